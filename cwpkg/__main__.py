@@ -1,0 +1,3 @@
+from cwpkg.cli import main
+
+raise SystemExit(main())

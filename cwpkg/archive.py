@@ -1,0 +1,51 @@
+"""Deterministic package archives: same tree, same bytes.
+
+Entries are sorted, owners are 0/0 without names, every mtime is SOURCE_DATE_EPOCH, permissions are
+normalized to 0644/0755, and the gzip header carries neither a name nor a time.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tarfile
+from pathlib import Path
+
+from cwpkg.buildenv import SOURCE_DATE_EPOCH
+from cwpkg.digest import file_sha256
+
+
+def _entries(root: Path) -> list[Path]:
+    found = []
+    for directory, subdirs, files in os.walk(root):
+        subdirs.sort()
+        for name in subdirs + files:
+            found.append(Path(directory, name))
+    return sorted(found, key=lambda path: path.relative_to(root).as_posix())
+
+
+def write_archive(root: Path, destination: Path) -> str:
+    """Packs the tree at `root` into `destination` (written atomically); returns its sha256."""
+    temporary = destination.with_name(destination.name + ".tmp")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with open(temporary, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
+                                                     compresslevel=9) as compressed, \
+            tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in _entries(root):
+            info = tar.gettarinfo(str(path), arcname=path.relative_to(root).as_posix())
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.mtime = SOURCE_DATE_EPOCH
+            if info.isdir():
+                info.mode = 0o755
+            elif info.issym():
+                info.mode = 0o777
+            else:
+                info.mode = 0o755 if info.mode & 0o111 else 0o644
+            if info.isfile():
+                with open(path, "rb") as handle:
+                    tar.addfile(info, handle)
+            else:
+                tar.addfile(info)
+    os.replace(temporary, destination)
+    return file_sha256(destination)

@@ -1,0 +1,271 @@
+"""The `cwpkg` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from cwpkg import __version__
+from cwpkg.checks import require_all_passed, run_check
+from cwpkg.download import Downloader
+from cwpkg.engine import InstallRun
+from cwpkg.errors import EXIT_CODES, CwpkgError, SysrootError, UsageError
+from cwpkg.layout import cache_dir, default_sysroot, find_recipe_root
+from cwpkg.recipebook import RecipeBook
+from cwpkg.sources import SourceCache
+from cwpkg.sysroot import Sysroot
+from cwpkg.toolchain import detect_toolchain
+
+EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in sorted(EXIT_CODES.items()))
+
+
+class Context:
+    """What a command needs, created on first use so that `cwpkg recipes` never probes a toolchain."""
+
+    def __init__(self, options: argparse.Namespace) -> None:
+        self.options = options
+        self.quiet: bool = options.quiet
+        self._book: RecipeBook | None = None
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    @property
+    def book(self) -> RecipeBook:
+        if self._book is None:
+            self._book = RecipeBook(find_recipe_root(self.options.recipes))
+        return self._book
+
+    @property
+    def sysroot(self) -> Sysroot:
+        chosen = self.options.sysroot
+        root = Path(chosen).expanduser().resolve() if chosen else default_sysroot(self.book.root)
+        cache = cache_dir()
+        if root == cache or cache in root.parents:
+            raise UsageError(f"sysroot {root} is inside the cache {cache}", hint="choose a sysroot outside it")
+        if root.exists() and not root.is_dir():
+            raise SysrootError(f"sysroot {root} exists and is not a directory", hint="choose another --sysroot")
+        return Sysroot(root)
+
+    def source_cache(self) -> SourceCache:
+        return SourceCache(cache_dir(), Downloader(quiet=self.quiet))
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return jobs
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--sysroot", metavar="DIR", default=argparse.SUPPRESS,
+                        help="install root (default: CWPKG_SYSROOT, else sysroot/ beside the recipes)")
+    common.add_argument("--recipes", metavar="DIR", default=argparse.SUPPRESS,
+                        help="checkout holding recipes/ and patches/ (default: CWPKG_RECIPES, else this checkout)")
+    common.add_argument("--toolchain", metavar="DIR", default=argparse.SUPPRESS,
+                        help="LLVM prefix or wasi-sdk to use (default: CWPKG_TOOLCHAIN, WASI_SDK_PATH, system LLVM)")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="print only errors and results; no progress bars")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="cwpkg", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Builds the C libraries that Crystal programs need as WebAssembly (wasm32-wasi) into a sysroot.",
+    )
+    parser.add_argument("--version", action="version", version=f"cwpkg {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[common], help=help_text, description=help_text,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+
+    install = command("install", "build packages (and their dependencies) and install them into the sysroot")
+    install.add_argument("packages", nargs="*", metavar="PKG")
+    install.add_argument("--all", action="store_true", help="every recipe")
+    install.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1,
+                         help="packages built in parallel, and make's -j (default: number of cores)")
+    install.add_argument("--explain", action="store_true", help="say why each package is (re)built")
+    install.add_argument("--check", action="store_true", help="then run each package's test program")
+    install.set_defaults(handler=cmd_install)
+
+    uninstall = command("uninstall", "remove packages' files from the sysroot")
+    uninstall.add_argument("packages", nargs="+", metavar="PKG")
+    uninstall.add_argument("--force", action="store_true", help="even if installed packages depend on them")
+    uninstall.set_defaults(handler=cmd_uninstall)
+
+    command("list", "installed packages and their versions").set_defaults(handler=cmd_list)
+
+    info = command("info", "what is known of a package: recipe, and installed version, sources, patches, toolchain")
+    info.add_argument("package", metavar="PKG")
+    info.set_defaults(handler=cmd_info)
+
+    fetch = command("fetch", "download and verify sources only (default: every recipe's), for offline builds")
+    fetch.add_argument("packages", nargs="*", metavar="PKG")
+    fetch.set_defaults(handler=cmd_fetch)
+
+    command("recipes", "available recipes").set_defaults(handler=cmd_recipes)
+    command("toolchain", "the WebAssembly toolchain cwpkg would use").set_defaults(handler=cmd_toolchain)
+
+    check = command("check", "run installed packages' test programs under wasmtime (default: all installed)")
+    check.add_argument("packages", nargs="*", metavar="PKG")
+    check.set_defaults(handler=cmd_check)
+    return parser
+
+
+def _toolchain(context: Context):
+    return detect_toolchain(getattr(context.options, "toolchain", None))
+
+
+def cmd_install(context: Context) -> int:
+    options = context.options
+    if options.all and options.packages:
+        raise UsageError("give package names or --all, not both")
+    if not options.all and not options.packages:
+        raise UsageError("name the packages to install, or use --all")
+    book = context.book
+    requested = book.names() if options.all else list(dict.fromkeys(options.packages))
+    recipes = book.with_dependencies(requested)
+    toolchain = _toolchain(context)
+    sysroot = context.sysroot
+    run = InstallRun(book, toolchain, sysroot, context.source_cache(), options.jobs, context.say)
+    run.plan(recipes, requested)
+    for recipe in run.needs_source():  # fail on a bad download before touching the sysroot
+        run.sources.fetch(recipe)
+    with sysroot.locked(context.say):
+        run.execute(options.explain)
+    if not run.built and not run.installed:
+        print(f"nothing to do: {', '.join(requested)} up to date in {sysroot.root}")
+    else:
+        print(f"built: {', '.join(run.built) or '-'}; installed: {', '.join(run.installed) or '-'}")
+    if options.check:
+        return _run_checks(context, [r for r in recipes if r.test is not None], sysroot)
+    return 0
+
+
+def _run_checks(context: Context, recipes, sysroot: Sysroot) -> int:
+    toolchain = _toolchain(context)
+    results = []
+    for recipe in recipes:
+        result = run_check(recipe, context.book, toolchain, sysroot.root)
+        print(f"{'PASS' if result.passed else 'FAIL'} {recipe.name}: {result.detail}")
+        results.append(result)
+    require_all_passed(results)
+    return 0
+
+
+def cmd_check(context: Context) -> int:
+    sysroot = context.sysroot
+    installed = sysroot.installed()
+    names = context.options.packages or sorted(installed)
+    recipes = []
+    for name in names:
+        recipe = context.book.get(name)
+        if name not in installed:
+            raise UsageError(f"{name} is not installed in {sysroot.root}", hint=f"cwpkg install {name}")
+        if recipe.test is not None:
+            recipes.append(recipe)
+    if not recipes:
+        raise UsageError("no installed package with a test program", hint="cwpkg install PKG first")
+    return _run_checks(context, recipes, sysroot)
+
+
+def cmd_uninstall(context: Context) -> int:
+    sysroot = context.sysroot
+    with sysroot.locked(context.say):
+        installed = sysroot.installed()
+        for name in context.options.packages:
+            if name not in installed:
+                raise UsageError(f"{name} is not installed in {sysroot.root}")
+        leaving = set(context.options.packages)
+        if not context.options.force:
+            for name, manifest in installed.items():
+                needed = leaving & set(manifest.get("depends", []))
+                if name not in leaving and needed:
+                    raise SysrootError(f"{name} depends on {', '.join(sorted(needed))}",
+                                       hint=f"uninstall {name} too, or use --force")
+        for name in context.options.packages:
+            sysroot.uninstall(name)
+            print(f"removed {name}")
+    return 0
+
+
+def cmd_list(context: Context) -> int:
+    sysroot = context.sysroot
+    installed = sysroot.installed()
+    if not installed:
+        print(f"no packages installed in {sysroot.root}")
+    for name, manifest in installed.items():
+        print(f"{name:12} {manifest['version']:28} {len(manifest['files']):5} files  {manifest['identity'][:12]}")
+    return 0
+
+
+def cmd_info(context: Context) -> int:
+    recipe = context.book.get(context.options.package)
+    print(f"{recipe.name} {recipe.version}: {recipe.summary}")
+    print(f"  license:  {recipe.license}\n  homepage: {recipe.homepage}\n  recipe:   {recipe.path}")
+    print(f"  depends:  {', '.join(recipe.depends) or '-'}")
+    for source in recipe.sources:
+        print(f"  source:   {source.description}\n            sha256 {source.sha256}")
+    for patch in recipe.patches:
+        print(f"  patch:    patches/{patch}")
+    manifest = context.sysroot.manifest(recipe.name)
+    if manifest is None:
+        print("  installed: no")
+        return 0
+    print(f"  installed: {manifest['version']} in {context.sysroot.root} ({len(manifest['files'])} files)")
+    print(f"  identity:  {manifest['identity']}\n  archive:   sha256 {manifest['archive_sha256']}")
+    for patch in manifest["patches"]:
+        print(f"  built with patch {patch['path']} sha256 {patch['sha256']}")
+    toolchain = manifest["toolchain"]
+    print(f"  toolchain: {toolchain['origin']}: {toolchain['clang']}")
+    return 0
+
+
+def cmd_fetch(context: Context) -> int:
+    book = context.book
+    names = context.options.packages or book.names()
+    cache = context.source_cache()
+    for recipe in book.with_dependencies(names):
+        _, path = cache.fetch(recipe)
+        print(f"{recipe.name} {recipe.version}: {path}")
+    return 0
+
+
+def cmd_recipes(context: Context) -> int:
+    for name in context.book.names():
+        recipe = context.book.get(name)
+        print(f"{name:12} {recipe.version:28} {recipe.summary}")
+    return 0
+
+
+def cmd_toolchain(context: Context) -> int:
+    print(_toolchain(context).describe())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    options = parser.parse_args(argv)
+    for name, default in (("sysroot", None), ("recipes", None), ("toolchain", None), ("quiet", False)):
+        if not hasattr(options, name):
+            setattr(options, name, default)
+    context = Context(options)
+    try:
+        return options.handler(context)
+    except CwpkgError as error:
+        print(f"cwpkg: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("cwpkg: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,197 @@
+"""Runs package builds and installs through SCons, in this process.
+
+SCons gets one archive node and one manifest node per package (see cwpkg/SConstruct). Its content
+signatures make the rebuild decisions exact (a second run with nothing changed does nothing, a
+changed patch rebuilds that package and its dependents), `-j` builds independent packages in
+parallel, and `--debug=explain` says why something is rebuilt. The actions are Python functions
+of this module, so errors keep their cwpkg type and message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cwpkg.digest import file_sha256
+from cwpkg.errors import BuildError, CwpkgError
+from cwpkg.identity import plan_identities
+from cwpkg.package_build import PackageBuild
+from cwpkg.recipe import Recipe
+from cwpkg.recipebook import RecipeBook
+from cwpkg.sources import SourceCache
+from cwpkg.sysroot import Sysroot
+from cwpkg.toolchain import Toolchain
+
+SCONSTRUCT = Path(__file__).with_name("SConstruct")
+
+_active: "InstallRun | None" = None
+
+
+def active_run() -> "InstallRun":
+    assert _active is not None, "cwpkg/SConstruct is only read during an install run"
+    return _active
+
+
+@dataclass(frozen=True)
+class PlannedPackage:
+    recipe: Recipe
+    identity: str
+    inputs: dict[str, Any]
+    archive: Path
+    manifest: Path
+    input_dir: Path  # one small file per build input, so that SCons can name what changed
+
+    def input_files(self) -> dict[str, str]:
+        """File name -> content: what SCons compares to decide whether to rebuild and reinstall."""
+        as_json = (lambda value: json.dumps(value, indent=2, sort_keys=True) + "\n")
+        return {
+            "settings.json": as_json({"recipe": self.inputs["recipe"], "build_logic": self.inputs["build_logic"]}),
+            "toolchain.json": as_json(self.inputs["toolchain"]),
+            "dependencies.json": as_json(self.inputs["depends"]),
+            "identity": self.identity + "\n",
+        }
+
+    def write_input_files(self) -> None:
+        self.input_dir.mkdir(parents=True, exist_ok=True)
+        for name, content in self.input_files().items():
+            path = self.input_dir / name
+            if not path.is_file() or path.read_text(encoding="utf-8") != content:
+                path.write_text(content, encoding="utf-8")
+
+
+class _PackageAction:
+    """A SCons action for one package.
+
+    SCons signs a callable object by the code of its __call__, which stays the same from run to run;
+    what decides a rebuild is in the node's sources (recipe settings, patches, toolchain, dependency
+    identities), not in the action.
+    """
+
+    def __init__(self, step: Callable[["PlannedPackage"], None], package: "PlannedPackage") -> None:
+        self.step = step
+        self.package = package
+        self.__name__ = f"{step.__name__.strip('_')}_{package.recipe.name}"
+
+    def __call__(self, target, source, env) -> int:
+        return self.step.__self__.guarded(lambda: self.step(self.package))
+
+
+class InstallRun:
+    """One `cwpkg install`: the plan SCons reads, and the actions it calls back."""
+
+    def __init__(self, book: RecipeBook, toolchain: Toolchain, sysroot: Sysroot, sources: SourceCache,
+                 jobs: int, say: Callable[[str], None]) -> None:
+        self.book = book
+        self.toolchain = toolchain
+        self.sysroot = sysroot
+        self.sources = sources
+        self.jobs = jobs
+        self.say = say
+        self.sconsign = sysroot.state / "signatures"
+        self.packages: list[PlannedPackage] = []
+        self.requested: list[str] = []
+        self.built: list[str] = []
+        self.installed: list[str] = []
+        self.errors: list[BaseException] = []
+        self._lock = threading.Lock()
+
+    def plan(self, recipes: list[Recipe], requested: list[str]) -> None:
+        identities = plan_identities(recipes, self.book, self.toolchain)
+        self.packages = [
+            PlannedPackage(recipe, identities[recipe.name][0], identities[recipe.name][1],
+                           self.sysroot.archive_path(recipe.name), self.sysroot.manifest_path(recipe.name),
+                           self.sysroot.state / "inputs" / recipe.name)
+            for recipe in recipes
+        ]
+        self.requested = requested
+
+    def needs_source(self) -> list[Recipe]:
+        """Packages not installed with their current identity: the ones that may have to be built."""
+        missing = []
+        for package in self.packages:
+            manifest = self.sysroot.manifest(package.recipe.name)
+            if manifest is None or manifest.get("identity") != package.identity or not package.archive.is_file():
+                missing.append(package.recipe)
+        return missing
+
+    def patch_path(self, patch: str) -> Path:
+        return self.book.patch_path(patch)
+
+    # -- actions called by SCons ------------------------------------------------------------------
+
+    def action_build(self, package: PlannedPackage) -> "_PackageAction":
+        return _PackageAction(self._build, package)
+
+    def action_install(self, package: PlannedPackage) -> "_PackageAction":
+        return _PackageAction(self._install, package)
+
+    def guarded(self, work: Callable[[], None]) -> int:
+        try:
+            work()
+            return 0
+        except BaseException as error:  # handed to the main thread, re-raised after SCons stops
+            with self._lock:
+                self.errors.append(error)
+            return 1
+
+    def _build(self, package: PlannedPackage) -> None:
+        recipe = package.recipe
+        self.say(f"{recipe.name} {recipe.version}: building")
+        PackageBuild(recipe=recipe, book=self.book, toolchain=self.toolchain, sources=self.sources,
+                     sysroot=self.sysroot.root, jobs=self.jobs, say=self.say).run(package.archive)
+        with self._lock:
+            self.built.append(recipe.name)
+
+    def _install(self, package: PlannedPackage) -> None:
+        recipe = package.recipe
+        manifest = {
+            "version": recipe.version,
+            "summary": recipe.summary,
+            "license": recipe.license,
+            "homepage": recipe.homepage,
+            "identity": package.identity,
+            "archive_sha256": file_sha256(package.archive),
+            "depends": list(recipe.depends),
+            "sources": [{"sha256": source.sha256, "location": source.description} for source in recipe.sources],
+            "patches": package.inputs["patches"],
+            "toolchain": {"origin": self.toolchain.origin, **self.toolchain.fingerprint},
+        }
+        with self._lock:
+            self.sysroot.install(recipe.name, package.archive, manifest)
+            self.installed.append(recipe.name)
+        self.say(f"{recipe.name} {recipe.version}: installed into {self.sysroot.root}")
+
+    # -- running SCons ----------------------------------------------------------------------------
+
+    def execute(self, explain: bool) -> None:
+        global _active
+        import SCons.Script
+
+        for package in self.packages:
+            package.write_input_files()
+        argv = ["scons", "-f", str(SCONSTRUCT), "-Q", "-s", f"-j{self.jobs}", "--no-site-dir",
+                "--warn=no-all", *(["--debug=explain"] if explain else [])]
+        saved_argv, saved_flags = sys.argv, os.environ.pop("SCONSFLAGS", None)
+        _active, sys.argv = self, argv
+        status: int | str | None = 0
+        try:
+            SCons.Script.main()
+        except SystemExit as stop:
+            status = stop.code
+        finally:
+            _active, sys.argv = None, saved_argv
+            if saved_flags is not None:
+                os.environ["SCONSFLAGS"] = saved_flags
+        if self.errors:
+            error = self.errors[0]
+            if isinstance(error, (CwpkgError, KeyboardInterrupt)):
+                raise error
+            raise BuildError(f"internal error while building: {type(error).__name__}: {error}") from error
+        if status not in (0, None):
+            raise BuildError(f"the build engine (SCons) stopped with status {status}")

@@ -1,0 +1,85 @@
+"""Errors that cwpkg reports to the user: one clear message and a documented exit code."""
+
+
+class CwpkgError(Exception):
+    """Base of every error shown to the user without a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if self.hint is None else f"{self.message}\n  fix: {self.hint}"
+
+
+class UsageError(CwpkgError):
+    """Bad command line: unknown flag, conflicting options, unknown package."""
+
+    exit_code = 2
+
+
+class RecipeError(CwpkgError):
+    """A recipe file is malformed, or the recipes' dependencies cannot be resolved."""
+
+    exit_code = 3
+
+
+class FetchError(CwpkgError):
+    """A source could not be downloaded, or no download matched its sha256."""
+
+    exit_code = 4
+
+
+class UnsafeArchiveError(CwpkgError):
+    """An archive tried to write outside its directory or held something other than files."""
+
+    exit_code = 5
+
+
+class PatchError(CwpkgError):
+    """A patch did not apply, or touched files outside the source tree."""
+
+    exit_code = 6
+
+
+class ToolchainError(CwpkgError):
+    """No usable WebAssembly C toolchain (or another required tool) was found."""
+
+    exit_code = 7
+
+
+class BuildError(CwpkgError):
+    """A package's build commands failed, or it did not install what it provides."""
+
+    exit_code = 8
+
+
+class SysrootError(CwpkgError):
+    """The sysroot cannot be changed as asked (conflicting files, dependents, no write access)."""
+
+    exit_code = 9
+
+
+class CheckFailed(CwpkgError):
+    """A recipe's test program failed under wasmtime."""
+
+    exit_code = 10
+
+
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "unexpected internal error",
+    UsageError.exit_code: "bad command line (unknown option or package, conflicting options)",
+    RecipeError.exit_code: "malformed recipe, unknown dependency or dependency cycle",
+    FetchError.exit_code: "download failed or checksum mismatch",
+    UnsafeArchiveError.exit_code: "unsafe or corrupt archive",
+    PatchError.exit_code: "a patch does not apply",
+    ToolchainError.exit_code: "missing toolchain or tool",
+    BuildError.exit_code: "build failed",
+    SysrootError.exit_code: "sysroot conflict, lock or permission problem",
+    CheckFailed.exit_code: "a recipe's test program failed",
+    130: "interrupted",
+}

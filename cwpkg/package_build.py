@@ -1,0 +1,91 @@
+"""Builds one package, from its verified source to its package archive.
+
+fetch -> unpack -> patch -> configure/make/install into a staging directory -> normalize -> check
+`provides` -> deterministic archive. Everything happens in a private work directory; the archive is
+written atomically, so a failed build leaves no trace but its log, which the error points to.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cwpkg.archive import write_archive
+from cwpkg.buildenv import BuildDirs, build_environment
+from cwpkg.builders import build_steps, refresh_config_scripts
+from cwpkg.errors import BuildError
+from cwpkg.patching import apply_patch
+from cwpkg.recipe import Recipe
+from cwpkg.recipebook import RecipeBook
+from cwpkg.sources import SourceCache
+from cwpkg.staging import check_provides, normalize_stage
+from cwpkg.toolchain import Toolchain
+from cwpkg.unpack import unpack
+
+LOG_TAIL_LINES = 25
+
+
+@dataclass(frozen=True)
+class PackageBuild:
+    recipe: Recipe
+    book: RecipeBook
+    toolchain: Toolchain
+    sources: SourceCache
+    sysroot: Path
+    jobs: int
+    say: Callable[[str], None]
+
+    def run(self, archive: Path) -> str:
+        """Builds the package into `archive`; returns the archive's sha256."""
+        recipe = self.recipe
+        work = Path(tempfile.mkdtemp(prefix=f"cwpkg-{recipe.name}-"))
+        try:
+            _, source_archive = self.sources.fetch(recipe)
+            src = work / "src"
+            self.say(f"{recipe.name}: unpacking {source_archive.name}")
+            unpack(source_archive, src, strip_top=True)
+            for patch in recipe.patches:
+                self.say(f"{recipe.name}: applying {patch}")
+                apply_patch(src, self.book.patch_path(patch), display_name=f"patches/{patch} ({recipe.path.name})")
+            if recipe.build.kind == "autotools":
+                refresh_config_scripts(src)
+            dirs = BuildDirs(src=src, destdir=work / "dest", sysroot=self.sysroot)
+            env = build_environment(self.toolchain, recipe, dirs, self.jobs)
+            log = work / "build.log"
+            for step in build_steps(recipe, self.toolchain, dirs, self.jobs, work):
+                self.say(f"{recipe.name}: {step.label}")
+                _run_logged(recipe, step.label, list(step.argv), step.cwd, env, log)
+            normalize_stage(recipe, dirs.stage)
+            check_provides(recipe, dirs.stage)
+            digest = write_archive(dirs.stage, archive)
+        except BuildError as error:
+            error.message += f"\n  work directory kept for inspection: {work}"
+            raise
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        shutil.rmtree(work, ignore_errors=True)
+        return digest
+
+
+def _run_logged(recipe: Recipe, label: str, argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:
+    with open(log, "ab") as handle:
+        handle.write(f"\n$ {' '.join(argv)}\n".encode())
+        handle.flush()
+        try:
+            completed = subprocess.run(argv, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL)
+        except OSError as error:
+            raise BuildError(f"{recipe.name}: {label} could not start {argv[0]}: {error}") from None
+    if completed.returncode != 0:
+        with open(log, "rb") as handle:
+            tail = deque(handle.read().decode("utf-8", "replace").splitlines(), maxlen=LOG_TAIL_LINES)
+        raise BuildError(
+            f"{recipe.name}: {label} failed (exit {completed.returncode}); last lines of {log}:\n    "
+            + "\n    ".join(tail)
+        )

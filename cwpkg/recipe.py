@@ -1,0 +1,308 @@
+"""Recipe files (`recipes/NAME.yaml`): loading and strict validation.
+
+Every error names the file, the key and what is wrong; unknown keys are errors, because a
+misspelled key that is silently ignored builds something other than what the author meant.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from cwpkg.errors import RecipeError
+
+BUILD_KINDS = ("autotools", "cmake", "make", "scons")
+
+# Placeholders that build arguments and environment values may use; see buildenv.py.
+PLACEHOLDERS = frozenset(
+    {"clang", "ar", "ranlib", "nm", "wasm_ld", "cflags", "sysroot", "stage", "destdir", "prefix", "jobs", "src"}
+)
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9+._-]*$")
+VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+.~_-]*$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+LIB_RE = re.compile(r"^[A-Za-z0-9_+.-]+$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One alternative place to get a package's source archive."""
+
+    sha256: str
+    url: str | None = None  # a full http(s) URL
+    debian: str | None = None  # a path inside the Debian archive, e.g. pool/main/...
+
+    @property
+    def filename(self) -> str:
+        location = self.url if self.url is not None else self.debian
+        assert location is not None
+        return PurePosixPath(location.split("?", 1)[0]).name
+
+    @property
+    def description(self) -> str:
+        return self.url if self.url is not None else f"debian:{self.debian}"
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    kind: str
+    args: tuple[str, ...]  # configure_args / cmake_args / scons_args
+    make_args: tuple[str, ...]
+    install_target: str | None
+    env: tuple[tuple[str, str], ...]
+    remove: tuple[str, ...]  # globs, relative to the installed tree, dropped before packing
+
+
+@dataclass(frozen=True)
+class Provides:
+    libs: tuple[str, ...]
+    headers: tuple[str, ...]
+    pkgconfig: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TestProgram:
+    program: str  # path relative to the recipes directory
+    cflags: tuple[str, ...]
+    libs: tuple[str, ...]
+    args: tuple[str, ...]
+    stdout: str | None
+    stdout_pattern: str | None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    version: str
+    summary: str
+    license: str
+    homepage: str
+    sources: tuple[Source, ...]
+    patches: tuple[str, ...]  # paths relative to the patches directory
+    depends: tuple[str, ...]
+    build: BuildSpec
+    provides: Provides
+    test: TestProgram | None
+    notes: str
+    path: Path
+
+    def build_inputs(self) -> dict[str, Any]:
+        """What of this recipe changes the built files: the part of a package's identity it gives."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "sources": sorted({source.sha256 for source in self.sources}),
+            "build": {
+                "kind": self.build.kind,
+                "args": list(self.build.args),
+                "make_args": list(self.build.make_args),
+                "install_target": self.build.install_target,
+                "env": dict(self.build.env),
+                "remove": list(self.build.remove),
+            },
+        }
+
+
+class _Reader:
+    """Walks one recipe's YAML mapping, checking types and rejecting unknown keys."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> RecipeError:
+        return RecipeError(f"{self.path}: key '{key}': {problem}")
+
+    def mapping(self, value: Any, key: str, allowed: set[str], required: set[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a mapping, got {type(value).__name__}")
+        for name in value:
+            if name not in allowed:
+                raise self.fail(
+                    f"{key}.{name}" if key else str(name),
+                    f"unknown key (allowed here: {', '.join(sorted(allowed))})",
+                )
+        for name in sorted(required):
+            if name not in value:
+                raise self.fail(f"{key}.{name}" if key else name, "missing (required)")
+        return value
+
+    def text(self, value: Any, key: str, pattern: re.Pattern[str] | None = None) -> str:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise self.fail(key, f"expected a string, got {type(value).__name__}")
+        value = str(value)
+        if pattern is not None and not pattern.match(value):
+            raise self.fail(key, f"{value!r} does not match {pattern.pattern}")
+        return value
+
+    def strings(self, value: Any, key: str, pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected a list, got {type(value).__name__}")
+        return tuple(self.text(item, f"{key}[{index}]", pattern) for index, item in enumerate(value))
+
+    def relative_path(self, value: Any, key: str) -> str:
+        text = self.text(value, key)
+        path = PurePosixPath(text)
+        if path.is_absolute() or ".." in path.parts or not path.parts:
+            raise self.fail(key, f"{text!r} must be a relative path without '..'")
+        return text
+
+    def placeholders(self, value: str, key: str) -> str:
+        try:
+            fields = [field for _, field, _, _ in string.Formatter().parse(value) if field is not None]
+        except ValueError as error:
+            raise self.fail(key, f"bad placeholder syntax in {value!r}: {error} (write {{{{ for a literal brace)")
+        for field in fields:
+            if field not in PLACEHOLDERS:
+                raise self.fail(key, f"unknown placeholder {{{field}}} (known: {', '.join(sorted(PLACEHOLDERS))})")
+        return value
+
+
+def load_recipe(path: Path) -> Recipe:
+    """Reads and validates one recipe file."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise RecipeError(f"{path}: invalid YAML{where}: {problem}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecipeError(f"{path}: cannot read: {error}") from None
+    return parse_recipe(document, path)
+
+
+def parse_recipe(document: Any, path: Path) -> Recipe:
+    reader = _Reader(path)
+    top = reader.mapping(
+        document,
+        "",
+        allowed={"name", "version", "summary", "license", "homepage", "sources", "patches", "depends",
+                 "build", "provides", "test", "notes"},
+        required={"name", "version", "summary", "license", "homepage", "sources", "build"},
+    )
+    name = reader.text(top["name"], "name", NAME_RE)
+    if name != path.stem:
+        raise reader.fail("name", f"{name!r} must match the file name {path.name!r}")
+    depends = reader.strings(top.get("depends"), "depends", NAME_RE)
+    if name in depends:
+        raise reader.fail("depends", f"{name!r} depends on itself")
+    return Recipe(
+        name=name,
+        version=reader.text(top["version"], "version", VERSION_RE),
+        summary=reader.text(top["summary"], "summary"),
+        license=reader.text(top["license"], "license"),
+        homepage=reader.text(top["homepage"], "homepage"),
+        sources=_parse_sources(reader, top["sources"]),
+        patches=tuple(
+            reader.relative_path(item, f"patches[{index}]") for index, item in enumerate(top.get("patches") or [])
+        ),
+        depends=depends,
+        build=_parse_build(reader, top["build"]),
+        provides=_parse_provides(reader, top.get("provides") or {}),
+        test=_parse_test(reader, top["test"]) if top.get("test") is not None else None,
+        notes=reader.text(top.get("notes", ""), "notes"),
+        path=path,
+    )
+
+
+def _parse_sources(reader: _Reader, value: Any) -> tuple[Source, ...]:
+    if not isinstance(value, list) or not value:
+        raise reader.fail("sources", "expected a non-empty list of {url|debian, sha256}")
+    sources = []
+    for index, item in enumerate(value):
+        key = f"sources[{index}]"
+        entry = reader.mapping(item, key, allowed={"url", "debian", "sha256"}, required={"sha256"})
+        if ("url" in entry) == ("debian" in entry):
+            raise reader.fail(key, "give exactly one of 'url' or 'debian'")
+        sha256 = reader.text(entry["sha256"], f"{key}.sha256", SHA256_RE)
+        if "url" in entry:
+            url = reader.text(entry["url"], f"{key}.url")
+            if not url.startswith(("https://", "http://")):
+                raise reader.fail(f"{key}.url", f"{url!r} is not an http(s) URL")
+            sources.append(Source(sha256=sha256, url=url))
+        else:
+            debian = reader.relative_path(entry["debian"], f"{key}.debian")
+            if not debian.startswith("pool/"):
+                raise reader.fail(f"{key}.debian", f"{debian!r} must be a path in the archive's pool/")
+            sources.append(Source(sha256=sha256, debian=debian))
+    return tuple(sources)
+
+
+def _parse_build(reader: _Reader, value: Any) -> BuildSpec:
+    args_key = {"autotools": "configure_args", "cmake": "cmake_args", "make": None, "scons": "scons_args"}
+    entry = reader.mapping(
+        value,
+        "build",
+        allowed={"kind", "configure_args", "cmake_args", "scons_args", "make_args", "install_target", "env",
+                 "remove"},
+        required={"kind"},
+    )
+    kind = reader.text(entry["kind"], "build.kind")
+    if kind not in BUILD_KINDS:
+        raise reader.fail("build.kind", f"{kind!r} is not one of {', '.join(BUILD_KINDS)}")
+    for other_kind, key in args_key.items():
+        if key is not None and key in entry and other_kind != kind:
+            raise reader.fail(f"build.{key}", f"only for kind {other_kind}, this recipe's kind is {kind}")
+    own_key = args_key[kind]
+    args = reader.strings(entry.get(own_key), f"build.{own_key}") if own_key else ()
+    make_args = reader.strings(entry.get("make_args"), "build.make_args")
+    for index, arg in enumerate(args):
+        reader.placeholders(arg, f"build.{own_key}[{index}]")
+    for index, arg in enumerate(make_args):
+        reader.placeholders(arg, f"build.make_args[{index}]")
+    install_target = entry.get("install_target", "install")
+    if install_target is not None:
+        install_target = reader.text(install_target, "build.install_target")
+    env_value = entry.get("env") or {}
+    if not isinstance(env_value, dict):
+        raise reader.fail("build.env", f"expected a mapping, got {type(env_value).__name__}")
+    env = []
+    for variable, setting in env_value.items():
+        if not isinstance(variable, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", variable):
+            raise reader.fail(f"build.env.{variable}", "not a valid environment variable name")
+        env.append((variable, reader.placeholders(reader.text(setting, f"build.env.{variable}"), f"build.env.{variable}")))
+    remove = tuple(
+        reader.relative_path(item, f"build.remove[{index}]") for index, item in enumerate(entry.get("remove") or [])
+    )
+    return BuildSpec(kind=kind, args=args, make_args=make_args, install_target=install_target,
+                     env=tuple(env), remove=remove)
+
+
+def _parse_provides(reader: _Reader, value: Any) -> Provides:
+    entry = reader.mapping(value, "provides", allowed={"libs", "headers", "pkgconfig"}, required=set())
+    headers = tuple(
+        reader.relative_path(item, f"provides.headers[{index}]") for index, item in enumerate(entry.get("headers") or [])
+    )
+    return Provides(
+        libs=reader.strings(entry.get("libs"), "provides.libs", LIB_RE),
+        headers=headers,
+        pkgconfig=reader.strings(entry.get("pkgconfig"), "provides.pkgconfig", LIB_RE),
+    )
+
+
+def _parse_test(reader: _Reader, value: Any) -> TestProgram:
+    entry = reader.mapping(value, "test", allowed={"program", "cflags", "libs", "args", "stdout", "stdout_pattern"},
+                           required={"program"})
+    pattern = entry.get("stdout_pattern")
+    if pattern is not None:
+        pattern = reader.text(pattern, "test.stdout_pattern")
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise reader.fail("test.stdout_pattern", f"not a valid regular expression: {error}")
+    stdout = entry.get("stdout")
+    return TestProgram(
+        program=reader.relative_path(entry["program"], "test.program"),
+        cflags=reader.strings(entry.get("cflags"), "test.cflags"),
+        libs=reader.strings(entry.get("libs"), "test.libs"),
+        args=reader.strings(entry.get("args"), "test.args"),
+        stdout=reader.text(stdout, "test.stdout") if stdout is not None else None,
+        stdout_pattern=pattern,
+    )

@@ -1,0 +1,95 @@
+"""The content-addressed source cache: a file enters it only once its sha256 is verified."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cwpkg.debian import archive_bases
+from cwpkg.digest import file_sha256
+from cwpkg.download import Downloader, DownloadFailed
+from cwpkg.errors import FetchError
+from cwpkg.recipe import Recipe, Source
+
+
+def user_mirrors() -> list[str]:
+    """CWPKG_MIRRORS: base URLs or local directories holding source files by name (space or comma separated)."""
+    value = os.environ.get("CWPKG_MIRRORS", "")
+    return [item for item in value.replace(",", " ").split() if item]
+
+
+class SourceCache:
+    """Files live at `sources/<sha256>/<filename>`; partial downloads at `partial/<sha256>`.
+
+    A partial file survives a broken transfer so that the next run continues it; a file whose
+    checksum does not match is deleted and never enters the cache.
+    """
+
+    def __init__(self, root: Path, downloader: Downloader) -> None:
+        self.root = root
+        self.downloader = downloader
+
+    def cached(self, source: Source) -> Path | None:
+        path = self.root / "sources" / source.sha256 / source.filename
+        return path if path.is_file() else None
+
+    def locations(self, recipe: Recipe) -> list[tuple[Source, str]]:
+        """Every place to try, in order: user mirrors (by each alternative's file name), then the
+        recipe's alternatives, Debian entries expanded over the configured archive bases."""
+        names = list(dict.fromkeys(source.filename for source in recipe.sources))
+        tries: list[tuple[Source, str]] = []
+        for mirror in user_mirrors():
+            for name in names:
+                source = next(s for s in recipe.sources if s.filename == name)
+                tries.append((source, f"{mirror.rstrip('/')}/{name}"))
+        for source in recipe.sources:
+            if source.url is not None:
+                tries.append((source, source.url))
+            else:
+                for base in archive_bases():
+                    tries.append((source, f"{base}/{source.debian}"))
+        return tries
+
+    def fetch(self, recipe: Recipe) -> tuple[Source, Path]:
+        """A verified source archive for `recipe`, downloading it if it is not cached yet."""
+        for source in recipe.sources:
+            path = self.cached(source)
+            if path is not None:
+                return source, path
+        failures: list[str] = []
+        tries = self.locations(recipe)
+        if not tries:
+            raise FetchError(f"{recipe.path}: no location to download {recipe.name} from",
+                             hint="set CWPKG_DEBIAN_MIRROR or CWPKG_MIRRORS")
+        for source, location in tries:
+            try:
+                return source, self._download(source, location, recipe.name)
+            except DownloadFailed as problem:
+                failures.append(f"{location}: {problem}")
+        raise FetchError(
+            f"could not fetch the source of {recipe.name} {recipe.version} ({recipe.path}); tried:\n    "
+            + "\n    ".join(failures),
+            hint="check the network, or put the file in a directory named by CWPKG_MIRRORS",
+        )
+
+    def _download(self, source: Source, location: str, label: str) -> Path:
+        partial_dir = self.root / "partial"
+        created = [d for d in (self.root, partial_dir) if not d.exists()]
+        partial_dir.mkdir(parents=True, exist_ok=True)
+        partial = partial_dir / source.sha256
+        try:
+            self.downloader.fetch(location, partial, label)
+            actual = file_sha256(partial)
+            if actual != source.sha256:
+                partial.unlink()
+                raise DownloadFailed(f"sha256 mismatch: expected {source.sha256}, got {actual}")
+            final = self.root / "sources" / source.sha256 / source.filename
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(partial, final)
+            return final
+        finally:
+            if partial.exists() and partial.stat().st_size == 0:
+                partial.unlink()
+            for directory in (partial_dir, *reversed(created)):
+                if directory.is_dir() and not any(directory.iterdir()):
+                    directory.rmdir()

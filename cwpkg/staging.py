@@ -1,0 +1,70 @@
+"""Turns what `make install` left in the staging directory into a clean, relocatable package tree."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from cwpkg.buildenv import PREFIX
+from cwpkg.errors import BuildError
+from cwpkg.recipe import Recipe
+from cwpkg.toolchain import TARGET
+
+PC_DIR = Path("lib") / "pkgconfig"
+
+
+def normalize_stage(recipe: Recipe, stage: Path) -> None:
+    if not stage.is_dir() or not any(stage.iterdir()):
+        raise BuildError(f"{recipe.name}: the build installed nothing", hint=f"check build.install_target in {recipe.path}")
+    # libtool archives record build paths and are useless for static WebAssembly linking.
+    for path in stage.rglob("*.la"):
+        path.unlink()
+    for pattern in recipe.build.remove:
+        for path in sorted(stage.glob(pattern), reverse=True):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    _gather_pkgconfig(stage)
+    _remove_empty_dirs(stage)
+
+
+def _gather_pkgconfig(stage: Path) -> None:
+    """Moves .pc files to lib/pkgconfig/ and makes them relocatable with ${pcfiledir}."""
+    target_dir = stage / PC_DIR
+    for pc in sorted(stage.rglob("*.pc")):
+        if pc.parent.name != "pkgconfig":
+            continue
+        text = pc.read_text(encoding="utf-8")
+        text = re.sub(rf"^prefix={re.escape(PREFIX)}/?$", "prefix=${pcfiledir}/../..", text, flags=re.M)
+        text = re.sub(rf"(?<![\w/]){re.escape(PREFIX)}(?=/|$|\s)", "${prefix}", text, flags=re.M)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        destination = target_dir / pc.name
+        pc.unlink()
+        destination.write_text(text, encoding="utf-8")
+
+
+def _remove_empty_dirs(root: Path) -> None:
+    for directory in sorted((p for p in root.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True):
+        if not any(directory.iterdir()):
+            directory.rmdir()
+
+
+def check_provides(recipe: Recipe, stage: Path) -> None:
+    """Everything the recipe says it provides must be in the package."""
+    missing = []
+    for lib in recipe.provides.libs:
+        if not (stage / "lib" / TARGET / f"lib{lib}.a").is_file():
+            missing.append(f"lib/{TARGET}/lib{lib}.a")
+    for header in recipe.provides.headers:
+        if not (stage / "include" / header).exists():
+            missing.append(f"include/{header}")
+    for name in recipe.provides.pkgconfig:
+        if not (stage / PC_DIR / f"{name}.pc").is_file():
+            missing.append(f"{PC_DIR}/{name}.pc")
+    if missing:
+        raise BuildError(
+            f"{recipe.name}: the build did not install what {recipe.path.name} provides: {', '.join(missing)}",
+            hint="fix the build flags or the recipe's provides list",
+        )

@@ -46,7 +46,7 @@ def run_check(recipe: Recipe, book: RecipeBook, toolchain: Toolchain, sysroot: P
         problems.append(f"stdout does not match {test.stdout_pattern!r}:\n{result.stdout}")
     if problems:
         return CheckResult(recipe, False, "; ".join(problems) + (f"\nstderr:\n{result.stderr}" if result.stderr else ""))
-    return CheckResult(recipe, True, result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "ok")
+    return CheckResult(recipe, True, " | ".join(result.stdout.strip().splitlines()) or "ok")
 
 
 def require_all_passed(results: list[CheckResult]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -140,10 +141,19 @@ def cmd_install(context: Context) -> int:
     sysroot = context.sysroot
     run = InstallRun(book, toolchain, sysroot, context.source_cache(), options.jobs, context.say)
     run.plan(recipes, requested)
-    for recipe in run.needs_source():  # fail on a bad download before touching the sysroot
-        run.sources.fetch(recipe)
-    with sysroot.locked(context.say):
-        run.execute(options.explain)
+    created = not sysroot.root.exists()
+    try:
+        for recipe in run.needs_source():  # fail on a bad download before touching the sysroot
+            run.sources.fetch(recipe)
+        with sysroot.locked(context.say):
+            run.execute(options.explain)
+    except BaseException:
+        # A failed install leaves the cache and sysroot as they were, but for packages it completed.
+        if not run.installed and not run.built:
+            run.sources.forget_added()
+        if created and not run.installed:
+            shutil.rmtree(sysroot.root, ignore_errors=True)
+        raise
     if not run.built and not run.installed:
         print(f"nothing to do: {', '.join(requested)} up to date in {sysroot.root}")
     else:

@@ -85,6 +85,8 @@ class Downloader:
                 raise _Permanent(f"HTTP {response.status_code} {response.reason}")
             if response.status_code >= 500:
                 raise _Transient(f"HTTP {response.status_code} {response.reason}")
+            # Keep what arrived before a broken connection; the size check below finds the gap.
+            response.raw.enforce_content_length = False
             mode = "ab"
             if response.status_code != 206:
                 have, mode = 0, "wb"

@@ -65,6 +65,29 @@ class PlannedPackage:
                 path.write_text(content, encoding="utf-8")
 
 
+class _Bookkeeping:
+    """The bytes of files and directories of cwpkg's own state, to put back after a failed run."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        self.saved: dict[Path, bytes] = {}
+        for path in paths:
+            for file in ([path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())):
+                self.saved[file] = file.read_bytes()
+
+    def restore(self) -> None:
+        for path in self.paths:
+            current = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+            for file in current:
+                if file not in self.saved:
+                    file.unlink()
+            if path.is_dir() and not any(path.rglob("*")):
+                path.rmdir()
+        for file, content in self.saved.items():
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_bytes(content)
+
+
 class _PackageAction:
     """A SCons action for one package.
 
@@ -170,11 +193,21 @@ class InstallRun:
     # -- running SCons ----------------------------------------------------------------------------
 
     def execute(self, explain: bool) -> None:
+        bookkeeping = _Bookkeeping([self.sconsign.with_name(self.sconsign.name + ".dblite"),
+                                    *(package.input_dir for package in self.packages)])
+        for package in self.packages:
+            package.write_input_files()
+        try:
+            self._run_scons(explain)
+        except BaseException:
+            if not self.built and not self.installed:
+                bookkeeping.restore()  # a run that changed nothing leaves no trace
+            raise
+
+    def _run_scons(self, explain: bool) -> None:
         global _active
         import SCons.Script
 
-        for package in self.packages:
-            package.write_input_files()
         argv = ["scons", "-f", str(SCONSTRUCT), "-Q", "-s", f"-j{self.jobs}", "--no-site-dir",
                 "--warn=no-all", *(["--debug=explain"] if explain else [])]
         saved_argv, saved_flags = sys.argv, os.environ.pop("SCONSFLAGS", None)

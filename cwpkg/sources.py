@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from cwpkg.debian import archive_bases
@@ -28,6 +29,13 @@ class SourceCache:
     def __init__(self, root: Path, downloader: Downloader) -> None:
         self.root = root
         self.downloader = downloader
+        self.added: list[Path] = []  # directories this process created, newest last
+
+    def forget_added(self) -> None:
+        """Removes what this process added, so that a failed command leaves the cache as it was."""
+        for directory in reversed(self.added):
+            shutil.rmtree(directory, ignore_errors=True)
+        self.added.clear()
 
     def cached(self, source: Source) -> Path | None:
         path = self.root / "sources" / source.sha256 / source.filename
@@ -74,7 +82,9 @@ class SourceCache:
 
     def _download(self, source: Source, location: str, label: str) -> Path:
         partial_dir = self.root / "partial"
+        final = self.root / "sources" / source.sha256 / source.filename
         created = [d for d in (self.root, partial_dir) if not d.exists()]
+        kept = [d for d in (self.root, self.root / "sources", final.parent) if not d.exists()]
         partial_dir.mkdir(parents=True, exist_ok=True)
         partial = partial_dir / source.sha256
         try:
@@ -83,9 +93,9 @@ class SourceCache:
             if actual != source.sha256:
                 partial.unlink()
                 raise DownloadFailed(f"sha256 mismatch: expected {source.sha256}, got {actual}")
-            final = self.root / "sources" / source.sha256 / source.filename
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(partial, final)
+            self.added.extend(kept)
             return final
         finally:
             if partial.exists() and partial.stat().st_size == 0:

@@ -115,14 +115,14 @@ class Sysroot:
     def install(self, name: str, archive: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         """Replaces package `name` by the contents of `archive`; `manifest` is completed and recorded."""
         tx = self._open_transaction(name)
+        old = self.manifest(name)
         try:
             unpack(archive, tx / "new", strip_top=False)
+            new_files = tree_files(tx / "new")
+            self._check_conflicts(name, new_files, old)
         except BaseException:
-            shutil.rmtree(tx, ignore_errors=True)
+            self._finish(tx, None)  # nothing in the sysroot moved yet
             raise
-        new_files = tree_files(tx / "new")
-        old = self.manifest(name)
-        self._check_conflicts(name, new_files, old)
         manifest = {**manifest, "name": name, "files": new_files}
         self._commit(name, tx, old, manifest)
         return manifest
@@ -187,6 +187,8 @@ class Sysroot:
     def recover(self) -> list[str]:
         """Rolls back unfinished transactions and finishes committed ones; returns what it did."""
         done = []
+        for stale in self.manifests.glob("*.tmp") if self.manifests.is_dir() else []:
+            stale.unlink()  # a manifest write that never reached its rename
         if not self.transactions.is_dir():
             return done
         for tx in sorted(self.transactions.iterdir()):

@@ -120,6 +120,11 @@ def _check(archive: Path, members: list[Member], limit: int) -> None:
                     f"{archive}: refusing symlink {member.name!r} -> {member.target!r} pointing outside the archive"
                 )
         if member.kind == "hardlink":
+            raw = PurePosixPath(member.target)
+            if raw.is_absolute() or ".." in raw.parts:
+                raise UnsafeArchiveError(
+                    f"{archive}: refusing hard link {member.name!r} -> {member.target!r} pointing outside the archive"
+                )
             target = _normalize(archive, member.target)
             if kinds.get(str(target)) != "file":
                 raise UnsafeArchiveError(
@@ -218,7 +223,7 @@ def _unpack_zip(archive: Path, staging: Path, strip_top: bool, limit: int) -> No
             elif stat.S_ISLNK(unix_mode):
                 target = bundle.read(info).decode("utf-8", "replace")
                 members.append(Member(name, "symlink", 0, 0o777, target=target, source=info))
-            elif unix_mode and not stat.S_ISREG(unix_mode):
+            elif stat.S_IFMT(unix_mode) not in (0, stat.S_IFREG):  # 0: no type recorded, a plain file
                 raise UnsafeArchiveError(f"{archive}: refusing special file {info.filename!r}")
             else:
                 mtime = time.mktime(info.date_time + (0, 0, -1))

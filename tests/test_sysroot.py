@@ -1,0 +1,137 @@
+"""Transactional installs: an install interrupted at any file move recovers to the old or the new state."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cwpkg.archive import write_archive
+from cwpkg.errors import SysrootError
+from cwpkg.sysroot import Sysroot
+from conftest import snapshot
+
+
+def package(tmp_path: Path, name: str, files: dict[str, str]) -> Path:
+    tree = tmp_path / f"tree-{name}"
+    for relative, content in files.items():
+        (tree / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tree / relative).write_text(content)
+    archive = tmp_path / f"{name}.tar.gz"
+    write_archive(tree, archive)
+    return archive
+
+
+OLD = {"include/p.h": "old header\n", "lib/wasm32-wasi/libp.a": "old lib\n", "share/p/only-old.txt": "gone later\n"}
+NEW = {"include/p.h": "new header\n", "lib/wasm32-wasi/libp.a": "new lib\n", "lib/pkgconfig/p.pc": "new pc\n"}
+
+
+class Crash(Exception):
+    pass
+
+
+def visible(root: Path) -> dict:
+    """The sysroot as users see it: installed files and manifests, not transaction scratch space."""
+    return {key: value for key, value in snapshot(root).items() if not key.startswith((".cwpkg/tx", ".cwpkg/lock"))}
+
+
+def test_install_then_upgrade_then_uninstall(tmp_path):
+    sysroot = Sysroot(tmp_path / "sysroot")
+    sysroot.install("p", package(tmp_path, "old", OLD), {"version": "1"})
+    assert (sysroot.root / "share/p/only-old.txt").read_text() == "gone later\n"
+    sysroot.install("p", package(tmp_path, "new", NEW), {"version": "2"})
+    assert not (sysroot.root / "share").exists()
+    assert (sysroot.root / "include/p.h").read_text() == "new header\n"
+    assert sorted(sysroot.manifest("p")["files"]) == sorted(NEW)
+    sysroot.uninstall("p")
+    assert sorted(os.listdir(sysroot.root)) == [".cwpkg"]
+
+
+def count_moves(tmp_path: Path, old_archive: Path, new_archive: Path) -> int:
+    sysroot = Sysroot(tmp_path / "count")
+    sysroot.install("p", old_archive, {"version": "1"})
+    calls = 0
+    real = os.replace
+
+    def counting(*args):
+        nonlocal calls
+        calls += 1
+        return real(*args)
+
+    os.replace = counting
+    try:
+        sysroot.install("p", new_archive, {"version": "2"})
+    finally:
+        os.replace = real
+    return calls
+
+
+def test_interrupted_upgrade_recovers_to_exactly_old_or_new_state(tmp_path, monkeypatch):
+    old_archive, new_archive = package(tmp_path, "old", OLD), package(tmp_path, "new", NEW)
+    reference = Sysroot(tmp_path / "reference")
+    reference.install("p", old_archive, {"version": "1"})
+    old_state = visible(reference.root)
+    reference.install("p", new_archive, {"version": "2"})
+    new_state = visible(reference.root)
+
+    moves = count_moves(tmp_path, old_archive, new_archive)
+    assert moves > 5
+    outcomes = set()
+    for crash_at in range(moves):
+        root = tmp_path / f"crash-{crash_at}"
+        Sysroot(root).install("p", old_archive, {"version": "1"})
+        real, calls = os.replace, 0
+
+        def crashing(*args):
+            nonlocal calls
+            if calls == crash_at:
+                raise Crash(f"killed at move {crash_at}")
+            calls += 1
+            return real(*args)
+
+        monkeypatch.setattr(os, "replace", crashing)
+        with pytest.raises(Crash):
+            Sysroot(root).install("p", new_archive, {"version": "2"})
+        monkeypatch.setattr(os, "replace", real)
+        Sysroot(root).recover()
+        state = visible(root)
+        assert state in (old_state, new_state), f"crash at move {crash_at} left a mixed sysroot"
+        outcomes.add("new" if state == new_state else "old")
+        assert not (root / ".cwpkg/tx").exists()
+    assert outcomes == {"old"}  # every move happens before the manifest's rename, the commit point
+
+    # After the commit, an interruption during clean-up is finished forward to the new state.
+    root = tmp_path / "crash-after-commit"
+    Sysroot(root).install("p", old_archive, {"version": "1"})
+
+    def crash_in_cleanup(self, tx, old):
+        raise Crash("killed during clean-up")
+
+    monkeypatch.setattr(Sysroot, "_finish", crash_in_cleanup)
+    with pytest.raises(Crash):
+        Sysroot(root).install("p", new_archive, {"version": "2"})
+    monkeypatch.undo()
+    assert (root / ".cwpkg/tx/p/journal.json").exists()
+    assert Sysroot(root).recover() == ["finished the interrupted change of p"]
+    assert visible(root) == new_state
+
+
+def test_two_packages_may_not_install_the_same_file(tmp_path):
+    sysroot = Sysroot(tmp_path / "sysroot")
+    sysroot.install("p", package(tmp_path, "p", {"include/shared.h": "p\n"}), {"version": "1"})
+    before = snapshot(sysroot.root)
+    with pytest.raises(SysrootError, match="q and p both install include/shared.h"):
+        sysroot.install("q", package(tmp_path, "q", {"include/shared.h": "q\n"}), {"version": "1"})
+    assert snapshot(sysroot.root) == before
+
+
+def test_install_does_not_write_through_a_symlink_out_of_the_sysroot(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    sysroot = Sysroot(tmp_path / "sysroot")
+    sysroot.root.mkdir()
+    (sysroot.root / "include").symlink_to(outside)
+    with pytest.raises(SysrootError, match="outside the sysroot through a symlink"):
+        sysroot.install("p", package(tmp_path, "p", {"include/p.h": "p\n"}), {"version": "1"})
+    assert list(outside.iterdir()) == []

@@ -83,9 +83,9 @@ def test_sysroot_layout_and_relocatable_pkgconfig(built):
     assert not list(sysroot.rglob("*.la"))
     pkg_config = subprocess.run(["pkg-config", "--cflags", "--libs", "libpcre"], capture_output=True, text=True,
                                 env={"PKG_CONFIG_LIBDIR": str(sysroot / "lib/pkgconfig"), "PATH": "/usr/bin:/bin"})
-    if pkg_config.returncode == 0:
-        assert f"-I{sysroot}/lib/pkgconfig/../../include" in pkg_config.stdout
-        assert "-lpcre" in pkg_config.stdout
+    assert pkg_config.returncode == 0, pkg_config.stderr
+    assert f"-I{sysroot}/lib/pkgconfig/../../include" in pkg_config.stdout
+    assert "-lpcre" in pkg_config.stdout
 
 
 def test_uninstall_then_install_reuses_the_built_archive(built):

@@ -279,3 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cwpkg: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug: one line for the user, the traceback with CWPKG_DEBUG=1
+        if os.environ.get("CWPKG_DEBUG"):
+            raise
+        print(f"cwpkg: internal error: {type(error).__name__}: {error}\n  fix: run again with CWPKG_DEBUG=1 "
+              "and report the traceback", file=sys.stderr)
+        return 1

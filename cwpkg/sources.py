@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cwpkg.debian import archive_bases
@@ -64,6 +67,14 @@ class SourceCache:
             path = self.cached(source)
             if path is not None:
                 return source, path
+        with self._locked():
+            return self._fetch_locked(recipe)
+
+    def _fetch_locked(self, recipe: Recipe) -> tuple[Source, Path]:
+        for source in recipe.sources:  # another process may have fetched it while we waited
+            path = self.cached(source)
+            if path is not None:
+                return source, path
         failures: list[str] = []
         tries = self.locations(recipe)
         if not tries:
@@ -80,11 +91,28 @@ class SourceCache:
             hint="check the network, or put the file in a directory named by CWPKG_MIRRORS",
         )
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Serializes downloads between processes. The lock is on the cache directory itself, so no
+        lock file is left behind; a cache directory this process had to create is removed again if
+        nothing ends up in it."""
+        created = not self.root.exists()
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = os.open(self.root, os.O_RDONLY)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(handle)
+            if created and self.root.is_dir() and not any(self.root.iterdir()):
+                self.root.rmdir()
+            elif created:
+                self.added.insert(0, self.root)
+
     def _download(self, source: Source, location: str, label: str) -> Path:
         partial_dir = self.root / "partial"
         final = self.root / "sources" / source.sha256 / source.filename
-        created = [d for d in (self.root, partial_dir) if not d.exists()]
-        kept = [d for d in (self.root, self.root / "sources", final.parent) if not d.exists()]
+        kept = [d for d in (self.root / "sources", final.parent) if not d.exists()]
         partial_dir.mkdir(parents=True, exist_ok=True)
         partial = partial_dir / source.sha256
         try:
@@ -100,6 +128,5 @@ class SourceCache:
         finally:
             if partial.exists() and partial.stat().st_size == 0:
                 partial.unlink()
-            for directory in (partial_dir, *reversed(created)):
-                if directory.is_dir() and not any(directory.iterdir()):
-                    directory.rmdir()
+            if partial_dir.is_dir() and not any(partial_dir.iterdir()):
+                partial_dir.rmdir()

@@ -168,3 +168,13 @@ def test_bad_command_lines_exit_2_with_one_message(repo, args, message):
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert not (root / "sysroot").exists()
+
+
+def test_failed_first_install_leaves_no_sysroot_and_no_cache(repo, tmp_path):
+    root, env = repo
+    (root / "patches/add/fix.patch").write_text(
+        "--- a/add.c\n+++ b/add.c\n@@ -1,2 +1,2 @@\n-/* other */\n+/* x */\n int add(int a, int b) {\n")
+    result = install(env, "twice")
+    assert result.returncode == 6, result.stderr
+    assert not (root / "sysroot").exists()
+    assert not (tmp_path / "cache").exists()

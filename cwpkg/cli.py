@@ -15,6 +15,7 @@ from cwpkg.engine import InstallRun
 from cwpkg.errors import EXIT_CODES, CwpkgError, SysrootError, UsageError
 from cwpkg.layout import cache_dir, default_sysroot, find_recipe_root
 from cwpkg.recipebook import RecipeBook
+from cwpkg.sdk import install_toolchain, load_toolchain_recipe
 from cwpkg.sources import SourceCache
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import detect_toolchain
@@ -116,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(handler=cmd_fetch)
 
     command("recipes", "available recipes").set_defaults(handler=cmd_recipes)
-    command("toolchain", "the WebAssembly toolchain cwpkg would use").set_defaults(handler=cmd_toolchain)
+    toolchain = command("toolchain", "the WebAssembly toolchain cwpkg would use")
+    toolchain.add_argument("--install", metavar="NAME",
+                           help="download a prebuilt toolchain (toolchains/NAME.yaml, e.g. wasi-sdk) into the cache")
+    toolchain.set_defaults(handler=cmd_toolchain)
 
     check = command("check", "run installed packages' test programs under wasmtime (default: all installed)")
     check.add_argument("packages", nargs="*", metavar="PKG")
@@ -260,6 +264,12 @@ def cmd_recipes(context: Context) -> int:
 
 
 def cmd_toolchain(context: Context) -> int:
+    if context.options.install:
+        recipe = load_toolchain_recipe(context.book.root, context.options.install)
+        directory = install_toolchain(recipe, context.source_cache(), context.say)
+        print(detect_toolchain(str(directory)).describe())
+        print(f"\nto use it: export WASI_SDK_PATH={directory}")
+        return 0
     print(_toolchain(context).describe())
     return 0
 

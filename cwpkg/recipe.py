@@ -108,7 +108,7 @@ class Recipe:
         }
 
 
-class _Reader:
+class FieldReader:
     """Walks one recipe's YAML mapping, checking types and rejecting unknown keys."""
 
     def __init__(self, path: Path) -> None:
@@ -179,7 +179,7 @@ def load_recipe(path: Path) -> Recipe:
 
 
 def parse_recipe(document: Any, path: Path) -> Recipe:
-    reader = _Reader(path)
+    reader = FieldReader(path)
     top = reader.mapping(
         document,
         "",
@@ -212,7 +212,7 @@ def parse_recipe(document: Any, path: Path) -> Recipe:
     )
 
 
-def _parse_sources(reader: _Reader, value: Any) -> tuple[Source, ...]:
+def _parse_sources(reader: FieldReader, value: Any) -> tuple[Source, ...]:
     if not isinstance(value, list) or not value:
         raise reader.fail("sources", "expected a non-empty list of {url|debian, sha256}")
     sources = []
@@ -235,7 +235,7 @@ def _parse_sources(reader: _Reader, value: Any) -> tuple[Source, ...]:
     return tuple(sources)
 
 
-def _parse_build(reader: _Reader, value: Any) -> BuildSpec:
+def _parse_build(reader: FieldReader, value: Any) -> BuildSpec:
     args_key = {"autotools": "configure_args", "cmake": "cmake_args", "make": None, "scons": "scons_args"}
     entry = reader.mapping(
         value,
@@ -275,7 +275,7 @@ def _parse_build(reader: _Reader, value: Any) -> BuildSpec:
                      env=tuple(env), remove=remove)
 
 
-def _parse_provides(reader: _Reader, value: Any) -> Provides:
+def _parse_provides(reader: FieldReader, value: Any) -> Provides:
     entry = reader.mapping(value, "provides", allowed={"libs", "headers", "pkgconfig"}, required=set())
     headers = tuple(
         reader.relative_path(item, f"provides.headers[{index}]") for index, item in enumerate(entry.get("headers") or [])
@@ -287,7 +287,7 @@ def _parse_provides(reader: _Reader, value: Any) -> Provides:
     )
 
 
-def _parse_test(reader: _Reader, value: Any) -> TestProgram:
+def _parse_test(reader: FieldReader, value: Any) -> TestProgram:
     entry = reader.mapping(value, "test", allowed={"program", "cflags", "libs", "args", "stdout", "stdout_pattern"},
                            required={"program"})
     pattern = entry.get("stdout_pattern")

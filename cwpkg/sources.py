@@ -8,12 +8,22 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from cwpkg.debian import archive_bases
 from cwpkg.digest import file_sha256
 from cwpkg.download import Downloader, DownloadFailed
 from cwpkg.errors import FetchError
-from cwpkg.recipe import Recipe, Source
+from cwpkg.recipe import Source
+
+
+class Fetchable(Protocol):
+    """What the cache needs of a recipe: a library recipe or a toolchain recipe."""
+
+    name: str
+    version: str
+    sources: tuple[Source, ...]
+    path: Path
 
 
 def user_mirrors() -> list[str]:
@@ -44,7 +54,7 @@ class SourceCache:
         path = self.root / "sources" / source.sha256 / source.filename
         return path if path.is_file() else None
 
-    def locations(self, recipe: Recipe) -> list[tuple[Source, str]]:
+    def locations(self, recipe: Fetchable) -> list[tuple[Source, str]]:
         """Every place to try, in order: user mirrors (by each alternative's file name), then the
         recipe's alternatives, Debian entries expanded over the configured archive bases."""
         names = list(dict.fromkeys(source.filename for source in recipe.sources))
@@ -61,7 +71,7 @@ class SourceCache:
                     tries.append((source, f"{base}/{source.debian}"))
         return tries
 
-    def fetch(self, recipe: Recipe) -> tuple[Source, Path]:
+    def fetch(self, recipe: Fetchable) -> tuple[Source, Path]:
         """A verified source archive for `recipe`, downloading it if it is not cached yet."""
         for source in recipe.sources:
             path = self.cached(source)
@@ -70,7 +80,7 @@ class SourceCache:
         with self._locked():
             return self._fetch_locked(recipe)
 
-    def _fetch_locked(self, recipe: Recipe) -> tuple[Source, Path]:
+    def _fetch_locked(self, recipe: Fetchable) -> tuple[Source, Path]:
         for source in recipe.sources:  # another process may have fetched it while we waited
             path = self.cached(source)
             if path is not None:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import re
+import os
 import subprocess
+import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -143,9 +149,6 @@ def test_info_and_list_show_version_sources_patches_and_toolchain(repo):
 
 def test_concurrent_installs_on_one_sysroot_serialize_and_both_succeed(repo):
     root, env = repo
-    import sys
-    import os
-
     full_env = {**{k: v for k, v in os.environ.items() if not k.startswith("CWPKG_")}, **env}
     runs = [subprocess.Popen([sys.executable, "-m", "cwpkg", "install", "-q", "twice"], env=full_env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
@@ -178,3 +181,30 @@ def test_failed_first_install_leaves_no_sysroot_and_no_cache(repo, tmp_path):
     assert result.returncode == 6, result.stderr
     assert not (root / "sysroot").exists()
     assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("name, kind, link", [
+    ("add-1.0/../../escape.c", tarfile.REGTYPE, ""),
+    ("/abs/escape.c", tarfile.REGTYPE, ""),
+    ("add-1.0/evil", tarfile.SYMTYPE, "../../../../etc/passwd"),
+])
+def test_hostile_source_archive_with_the_right_checksum_is_refused(tmp_path, name, kind, link):
+    """The checksum only proves the bytes are the pinned ones; the archive is checked all the same."""
+    root = tmp_path / "checkout"
+    mirror = write_repo(root)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo(name)
+        info.type, info.linkname, info.size = kind, link, 0 if kind != tarfile.REGTYPE else 5
+        tar.addfile(info, io.BytesIO(b"evil\n") if kind == tarfile.REGTYPE else None)
+    data = buffer.getvalue()
+    (mirror / "add-1.0.tar.gz").write_bytes(data)
+    recipe = root / "recipes/add.yaml"
+    recipe.write_text(recipe.read_text().replace(re.search(r"sha256: (\w+)", recipe.read_text())[1],
+                                                 hashlib.sha256(data).hexdigest()))
+    env = env_for(root, mirror, tmp_path / "cache")
+    result = install(env, "add")
+    assert result.returncode == 5, result.stderr
+    assert "refusing" in result.stderr and "add-1.0.tar.gz" in result.stderr
+    assert not (root / "sysroot").exists() and not (tmp_path / "cache").exists()
+    assert not (tmp_path / "escape.c").exists()

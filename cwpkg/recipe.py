@@ -157,7 +157,7 @@ class FieldReader:
         try:
             fields = [field for _, field, _, _ in string.Formatter().parse(value) if field is not None]
         except ValueError as error:
-            raise self.fail(key, f"bad placeholder syntax in {value!r}: {error} (write {{{{ for a literal brace)")
+            raise self.fail(key, f"bad placeholder syntax in {value!r}: {error} (write {{{{ for a literal brace)") from None
         for field in fields:
             if field not in PLACEHOLDERS:
                 raise self.fail(key, f"unknown placeholder {{{field}}} (known: {', '.join(sorted(PLACEHOLDERS))})")
@@ -296,7 +296,7 @@ def _parse_test(reader: FieldReader, value: Any) -> TestProgram:
         try:
             re.compile(pattern)
         except re.error as error:
-            raise reader.fail("test.stdout_pattern", f"not a valid regular expression: {error}")
+            raise reader.fail("test.stdout_pattern", f"not a valid regular expression: {error}") from None
     stdout = entry.get("stdout")
     return TestProgram(
         program=reader.relative_path(entry["program"], "test.program"),

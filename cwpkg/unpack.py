@@ -178,27 +178,7 @@ def _unpack_tar(archive: Path, staging: Path, strip_top: bool, limit: int) -> No
                 raise UnsafeArchiveError(f"{archive}: refusing {kind} {info.name!r}")
         members = _strip(archive, members, strip_top)
         _check(archive, members, limit)
-        staging.mkdir(parents=True)
-        for member in members:
-            path = staging / member.name
-            if member.kind == "dir":
-                path.mkdir(parents=True, exist_ok=True)
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if member.kind == "file":
-                source = tar.extractfile(member.source)
-                assert source is not None
-                with source, open(path, "wb") as out:
-                    copied = _copy_bounded(source, out, member.size)
-                if copied != member.size:
-                    raise UnsafeArchiveError(f"{archive}: entry {member.name!r} is truncated")
-                os.chmod(path, _file_mode(member.mode))
-                os.utime(path, (member.mtime, member.mtime))
-            elif member.kind == "symlink":
-                os.symlink(member.target, path)
-            else:
-                os.link(staging / member.target, path)
-        _fix_directory_modes(staging)
+        _write_members(archive, staging, members, lambda member: tar.extractfile(member.source))
 
 
 def _copy_bounded(source, out, size: int) -> int:
@@ -230,23 +210,30 @@ def _unpack_zip(archive: Path, staging: Path, strip_top: bool, limit: int) -> No
                 members.append(Member(name, "file", info.file_size, unix_mode or 0o644, source=info, mtime=mtime))
         members = _strip(archive, members, strip_top)
         _check(archive, members, limit)
-        staging.mkdir(parents=True)
-        for member in members:
-            path = staging / member.name
-            if member.kind == "dir":
-                path.mkdir(parents=True, exist_ok=True)
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if member.kind == "symlink":
-                os.symlink(member.target, path)
-                continue
-            with bundle.open(member.source) as source, open(path, "wb") as out:
+        _write_members(archive, staging, members, lambda member: bundle.open(member.source))
+
+
+def _write_members(archive: Path, staging: Path, members: list[Member], open_file) -> None:
+    """Writes checked members; `open_file(member)` gives a file's content stream."""
+    staging.mkdir(parents=True)
+    for member in members:
+        path = staging / member.name
+        if member.kind == "dir":
+            path.mkdir(parents=True, exist_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if member.kind == "file":
+            with open_file(member) as source, open(path, "wb") as out:
                 copied = _copy_bounded(source, out, member.size + 1)
             if copied != member.size:
                 raise UnsafeArchiveError(f"{archive}: entry {member.name!r} does not match its declared size")
             os.chmod(path, _file_mode(member.mode))
             os.utime(path, (member.mtime, member.mtime))
-        _fix_directory_modes(staging)
+        elif member.kind == "symlink":
+            os.symlink(member.target, path)
+        else:
+            os.link(staging / member.target, path)
+    _fix_directory_modes(staging)
 
 
 def _fix_directory_modes(root: Path) -> None:

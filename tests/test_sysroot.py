@@ -83,7 +83,7 @@ def test_interrupted_upgrade_recovers_to_exactly_old_or_new_state(tmp_path, monk
         Sysroot(root).install("p", old_archive, {"version": "1"})
         real, calls = os.replace, 0
 
-        def crashing(*args):
+        def crashing(*args, crash_at=crash_at, real=real):
             nonlocal calls
             if calls == crash_at:
                 raise Crash(f"killed at move {crash_at}")

@@ -75,6 +75,7 @@ def build_environment(toolchain: Toolchain, recipe: Recipe, dirs: BuildDirs, job
         "NM": toolchain.nm,
         "LD": toolchain.wasm_ld,
         "CFLAGS": values["cflags"],
+        "DESTDIR": str(dirs.destdir),  # every kind's install step honours it
         "PKG_CONFIG_LIBDIR": str(dirs.sysroot / "lib" / "pkgconfig"),
         "PKG_CONFIG_PATH": "",
         "CONFIG_SITE": "/dev/null",

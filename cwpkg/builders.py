@@ -71,7 +71,7 @@ def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, jobs: int
             Step("make", (make, f"-j{jobs}", *make_args), src),
         ]
         if spec.install_target:
-            steps.append(Step("install", (make, spec.install_target, f"DESTDIR={dirs.destdir}", *make_args), src))
+            steps.append(Step("install", (make, spec.install_target, *make_args), src))
         return steps
     if spec.kind == "cmake":
         cmake = require_tool("cmake", "cmake")
@@ -90,7 +90,8 @@ def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, jobs: int
         return steps
     if spec.kind == "make":
         make = require_tool("make", "make")
-        steps = [Step("make", (make, f"-j{jobs}", *make_args), src)]
+        steps = [Step("configure", (str(src / "configure"), *args), src)] if args else []
+        steps.append(Step("make", (make, f"-j{jobs}", *make_args), src))
         if spec.install_target:
             steps.append(Step("install", (make, spec.install_target, *make_args), src))
         return steps

@@ -236,7 +236,8 @@ def _parse_sources(reader: FieldReader, value: Any) -> tuple[Source, ...]:
 
 
 def _parse_build(reader: FieldReader, value: Any) -> BuildSpec:
-    args_key = {"autotools": "configure_args", "cmake": "cmake_args", "make": None, "scons": "scons_args"}
+    # make may run a configure script that is not autoconf's (zlib's): with exactly configure_args.
+    args_key = {"autotools": "configure_args", "cmake": "cmake_args", "make": "configure_args", "scons": "scons_args"}
     entry = reader.mapping(
         value,
         "build",
@@ -247,11 +248,12 @@ def _parse_build(reader: FieldReader, value: Any) -> BuildSpec:
     kind = reader.text(entry["kind"], "build.kind")
     if kind not in BUILD_KINDS:
         raise reader.fail("build.kind", f"{kind!r} is not one of {', '.join(BUILD_KINDS)}")
-    for other_kind, key in args_key.items():
-        if key is not None and key in entry and other_kind != kind:
-            raise reader.fail(f"build.{key}", f"only for kind {other_kind}, this recipe's kind is {kind}")
     own_key = args_key[kind]
-    args = reader.strings(entry.get(own_key), f"build.{own_key}") if own_key else ()
+    for key in sorted(set(args_key.values()) - {own_key}):
+        if key in entry:
+            kinds = " or ".join(k for k, v in args_key.items() if v == key)
+            raise reader.fail(f"build.{key}", f"only for kind {kinds}, this recipe's kind is {kind}")
+    args = reader.strings(entry.get(own_key), f"build.{own_key}")
     make_args = reader.strings(entry.get("make_args"), "build.make_args")
     for index, arg in enumerate(args):
         reader.placeholders(arg, f"build.{own_key}[{index}]")

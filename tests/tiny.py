@@ -55,7 +55,7 @@ def recipe(name: str, sha256: str, url: str, depends: list[str]) -> dict:
         "sources": [{"url": url, "sha256": sha256}],
         "patches": [f"{name}/fix.patch"],
         "depends": depends,
-        "build": {"kind": "make", "make_args": [f"NAME={name}", "PREFIX={prefix}", "DESTDIR={destdir}"]},
+        "build": {"kind": "make", "make_args": [f"NAME={name}", "PREFIX={prefix}"]},
         "provides": {"libs": [name], "headers": [f"{name}.h"]},
     }
 

@@ -29,7 +29,8 @@ def run_check(recipe: Recipe, book: RecipeBook, toolchain: Toolchain, sysroot: P
     program = book.test_program_path(recipe)
     with tempfile.TemporaryDirectory(prefix=f"cwpkg-check-{recipe.name}-") as scratch:
         module = Path(scratch) / f"{recipe.name}-check.wasm"
-        compile_argv = [toolchain.clang, f"--target={TARGET}", f"--sysroot={sysroot}", "-O2", *test.cflags,
+        cflags = [flag.format(sysroot=sysroot) for flag in test.cflags]
+        compile_argv = [toolchain.clang, f"--target={TARGET}", f"--sysroot={sysroot}", "-O2", *cflags,
                         str(program), "-o", str(module), *test.libs]
         compiled = subprocess.run(compile_argv, capture_output=True, text=True)
         if compiled.returncode != 0:

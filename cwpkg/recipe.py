@@ -23,6 +23,8 @@ PLACEHOLDERS = frozenset(
     {"clang", "ar", "ranlib", "nm", "wasm_ld", "cflags", "sysroot", "stage", "destdir", "prefix", "jobs", "src"}
 )
 
+TEST_PLACEHOLDERS = frozenset({"sysroot"})  # test.cflags may name the sysroot's directories
+
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9+._-]*$")
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+.~_-]*$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -68,7 +70,7 @@ class Provides:
 @dataclass(frozen=True)
 class TestProgram:
     program: str  # path relative to the recipes directory
-    cflags: tuple[str, ...]
+    cflags: tuple[str, ...]  # may use {sysroot}
     libs: tuple[str, ...]
     args: tuple[str, ...]
     stdout: str | None
@@ -153,14 +155,14 @@ class FieldReader:
             raise self.fail(key, f"{text!r} must be a relative path without '..'")
         return text
 
-    def placeholders(self, value: str, key: str) -> str:
+    def placeholders(self, value: str, key: str, allowed: frozenset[str] = PLACEHOLDERS) -> str:
         try:
             fields = [field for _, field, _, _ in string.Formatter().parse(value) if field is not None]
         except ValueError as error:
             raise self.fail(key, f"bad placeholder syntax in {value!r}: {error} (write {{{{ for a literal brace)") from None
         for field in fields:
-            if field not in PLACEHOLDERS:
-                raise self.fail(key, f"unknown placeholder {{{field}}} (known: {', '.join(sorted(PLACEHOLDERS))})")
+            if field not in allowed:
+                raise self.fail(key, f"unknown placeholder {{{field}}} (known: {', '.join(sorted(allowed))})")
         return value
 
 
@@ -300,9 +302,12 @@ def _parse_test(reader: FieldReader, value: Any) -> TestProgram:
         except re.error as error:
             raise reader.fail("test.stdout_pattern", f"not a valid regular expression: {error}") from None
     stdout = entry.get("stdout")
+    cflags = reader.strings(entry.get("cflags"), "test.cflags")
+    for index, flag in enumerate(cflags):
+        reader.placeholders(flag, f"test.cflags[{index}]", allowed=TEST_PLACEHOLDERS)
     return TestProgram(
         program=reader.relative_path(entry["program"], "test.program"),
-        cflags=reader.strings(entry.get("cflags"), "test.cflags"),
+        cflags=cflags,
         libs=reader.strings(entry.get("libs"), "test.libs"),
         args=reader.strings(entry.get("args"), "test.args"),
         stdout=reader.text(stdout, "test.stdout") if stdout is not None else None,

@@ -15,7 +15,7 @@ from cwpkg.recipebook import RecipeBook
 from cwpkg.toolchain import Toolchain
 
 # Bump when a change to cwpkg changes what a build produces (flags, layout, archive format).
-BUILD_LOGIC_VERSION = 1
+BUILD_LOGIC_VERSION = 2
 
 
 def identity_inputs(recipe: Recipe, book: RecipeBook, toolchain: Toolchain,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cwpkg.archive import write_archive
-from cwpkg.buildenv import BuildDirs, build_environment
+from cwpkg.buildenv import PREFIX, BuildDirs, build_environment
 from cwpkg.builders import build_steps, refresh_config_scripts
 from cwpkg.errors import BuildError
 from cwpkg.patching import apply_patch
@@ -60,7 +60,9 @@ class PackageBuild:
             for step in build_steps(recipe, self.toolchain, dirs, self.jobs, work):
                 self.say(f"{recipe.name}: {step.label}")
                 _run_logged(recipe, step.label, list(step.argv), step.cwd, env, log)
-            normalize_stage(recipe, dirs.stage)
+            source_name = f"/usr/src/{recipe.name}-{recipe.version}"
+            normalize_stage(recipe, dirs.stage, [(src, source_name), (work, f"{source_name}-build"),
+                                                 (self.sysroot, PREFIX)])
             check_provides(recipe, dirs.stage)
             digest = write_archive(dirs.stage, archive)
         except BuildError as error:

@@ -14,7 +14,9 @@ from cwpkg.toolchain import TARGET
 PC_DIR = Path("lib") / "pkgconfig"
 
 
-def normalize_stage(recipe: Recipe, stage: Path) -> None:
+def normalize_stage(recipe: Recipe, stage: Path, build_paths: list[tuple[Path, str]]) -> None:
+    """`build_paths`: this build's real directories (source tree, work directory, sysroot) and the
+    logical path each stands for in an installed package, most specific first."""
     if not stage.is_dir() or not any(stage.iterdir()):
         raise BuildError(f"{recipe.name}: the build installed nothing", hint=f"check build.install_target in {recipe.path}")
     # libtool archives record build paths and are useless for static WebAssembly linking.
@@ -28,6 +30,7 @@ def normalize_stage(recipe: Recipe, stage: Path) -> None:
                 path.unlink()
     _gather_pkgconfig(stage)
     _remove_empty_dirs(stage)
+    _rewrite_build_paths(recipe, stage, build_paths)
 
 
 def _gather_pkgconfig(stage: Path) -> None:
@@ -43,6 +46,34 @@ def _gather_pkgconfig(stage: Path) -> None:
         destination = target_dir / pc.name
         pc.unlink()
         destination.write_text(text, encoding="utf-8")
+
+
+def _rewrite_build_paths(recipe: Recipe, stage: Path, build_paths: list[tuple[Path, str]]) -> None:
+    """A package must not record where it was built: that breaks relocation and bit-identical rebuilds.
+
+    Text files get the logical paths instead (gmp.h records its compiler command; a dependency's
+    flags that configure found through pkg-config name the real sysroot); in pkg-config files the
+    sysroot becomes ${prefix}. A binary file that records a build path fails the build.
+    """
+    leaks = []
+    for path in sorted(p for p in stage.rglob("*") if p.is_file() and not p.is_symlink()):
+        content = path.read_bytes()
+        if not any(str(real).encode() in content for real, _ in build_paths):
+            continue
+        if b"\0" in content:
+            leaks.append(str(path.relative_to(stage)))
+            continue
+        text = content.decode("utf-8", "surrogateescape")
+        for real, logical in build_paths:
+            if path.suffix == ".pc" and logical == PREFIX:
+                text = text.replace(f"{real}/lib/pkgconfig/../..", "${prefix}").replace(str(real), "${prefix}")
+            text = text.replace(str(real), logical)
+        path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    if leaks:
+        raise BuildError(
+            f"{recipe.name}: these files record the build's directories: {', '.join(leaks)}",
+            hint=f"drop them with build.remove in {recipe.path.name}, or fix the flags that embed the paths",
+        )
 
 
 def _remove_empty_dirs(root: Path) -> None:
@@ -68,3 +99,4 @@ def check_provides(recipe: Recipe, stage: Path) -> None:
             f"{recipe.name}: the build did not install what {recipe.path.name} provides: {', '.join(missing)}",
             hint="fix the build flags or the recipe's provides list",
         )
+

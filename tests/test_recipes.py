@@ -95,4 +95,5 @@ def test_project_recipes_are_valid_and_complete():
         assert document["sources"], name
         if name != "wasi-libc":
             assert "url" in document["sources"][0], f"{name}: the upstream URL comes first"
-            assert document["depends"] == ["wasi-libc"]
+            assert document["depends"][0] == "wasi-libc", f"{name}: everything builds on wasi-libc"
+            assert set(document["depends"]) <= set(names), f"{name}: depends on unknown recipes"

@@ -77,7 +77,7 @@ def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, jobs: int
         cmake = require_tool("cmake", "cmake")
         toolchain_file = work / "wasi-toolchain.cmake"
         toolchain_file.write_text(cmake_toolchain(toolchain, dirs.sysroot))
-        build_dir = work / "cmake-build"
+        build_dir = build_root(recipe, dirs, work)
         steps = [
             Step("configure", (cmake, "-S", str(src), "-B", str(build_dir), "-G", "Unix Makefiles",
                                f"-DCMAKE_TOOLCHAIN_FILE={toolchain_file}", f"-DCMAKE_INSTALL_PREFIX={PREFIX}",
@@ -100,6 +100,11 @@ def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, jobs: int
     if spec.install_target:
         steps.append(Step("install", (scons, spec.install_target, *args), src))
     return steps
+
+
+def build_root(recipe: Recipe, dirs: BuildDirs, work: Path) -> Path:
+    """Where the build runs: CMake builds out of tree, every other kind in the source tree."""
+    return work / "cmake-build" if recipe.build.kind == "cmake" else dirs.src
 
 
 def cmake_toolchain(toolchain: Toolchain, sysroot: Path) -> str:

@@ -9,14 +9,19 @@ import sys
 from pathlib import Path
 
 from cwpkg import __version__
+from cwpkg.atomic import write_text_atomically
 from cwpkg.checks import require_all_passed, run_check
 from cwpkg.download import Downloader
 from cwpkg.engine import InstallRun
 from cwpkg.errors import EXIT_CODES, CwpkgError, SysrootError, UsageError
 from cwpkg.layout import cache_dir, default_sysroot, find_recipe_root
+from cwpkg.package_build import PackageBuild
+from cwpkg.recipe import Recipe
 from cwpkg.recipebook import RecipeBook
 from cwpkg.sdk import install_toolchain, load_toolchain_recipe
 from cwpkg.sources import SourceCache
+from cwpkg.suite import describe_result, require_suites_ok, run_suite
+from cwpkg.suite_report import render_report
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import detect_toolchain
 
@@ -122,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
                            help="download a prebuilt toolchain (toolchains/NAME.yaml, e.g. wasi-sdk) into the cache")
     toolchain.set_defaults(handler=cmd_toolchain)
 
+    test = command("test", "build libraries' own upstream test suites for wasm32-wasi and run them under wasmtime")
+    test.add_argument("packages", nargs="*", metavar="PKG")
+    test.add_argument("--all", action="store_true", help="every recipe that has a suite")
+    test.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1, help="make's -j (default: cores)")
+    test.add_argument("--report", action="store_true", help="print the results as a markdown table")
+    test.add_argument("--report-file", metavar="FILE", help="also write that table to FILE")
+    test.add_argument("--keep", action="store_true", help="keep the build trees the suites ran in")
+    test.set_defaults(handler=cmd_test)
+
     check = command("check", "run installed packages' test programs under wasmtime (default: all installed)")
     check.add_argument("packages", nargs="*", metavar="PKG")
     check.set_defaults(handler=cmd_check)
@@ -138,19 +152,27 @@ def cmd_install(context: Context) -> int:
         raise UsageError("give package names or --all, not both")
     if not options.all and not options.packages:
         raise UsageError("name the packages to install, or use --all")
+    requested = context.book.names() if options.all else list(dict.fromkeys(options.packages))
+    recipes = _install(context, requested, options.jobs, options.explain)
+    if options.check:
+        return _run_checks(context, [r for r in recipes if r.test is not None], context.sysroot)
+    return 0
+
+
+def _install(context: Context, requested: list[str], jobs: int, explain: bool) -> list[Recipe]:
+    """Installs `requested` and their dependencies; returns them all, dependencies first."""
     book = context.book
-    requested = book.names() if options.all else list(dict.fromkeys(options.packages))
     recipes = book.with_dependencies(requested)
     toolchain = _toolchain(context)
     sysroot = context.sysroot
-    run = InstallRun(book, toolchain, sysroot, context.source_cache(), options.jobs, context.say)
+    run = InstallRun(book, toolchain, sysroot, context.source_cache(), jobs, context.say)
     run.plan(recipes, requested)
     created = not sysroot.root.exists()
     try:
         for recipe in run.needs_source():  # fail on a bad download before touching the sysroot
             run.sources.fetch(recipe)
         with sysroot.locked(context.say):
-            run.execute(options.explain)
+            run.execute(explain)
     except BaseException:
         # A failed install leaves the cache and sysroot as they were, but for packages it completed.
         if not run.installed and not run.built:
@@ -162,8 +184,33 @@ def cmd_install(context: Context) -> int:
         print(f"nothing to do: {', '.join(requested)} up to date in {sysroot.root}")
     else:
         print(f"built: {', '.join(run.built) or '-'}; installed: {', '.join(run.installed) or '-'}")
-    if options.check:
-        return _run_checks(context, [r for r in recipes if r.test is not None], sysroot)
+    return recipes
+
+
+def cmd_test(context: Context) -> int:
+    options = context.options
+    book = context.book
+    if options.all == bool(options.packages):
+        raise UsageError("name the packages to test, or use --all (not both)")
+    names = [name for name in book.names() if book.get(name).suite is not None] if options.all else options.packages
+    for name in names:
+        if book.get(name).suite is None:
+            raise UsageError(f"{name} has no upstream test suite in its recipe ({book.get(name).path})")
+    _install(context, names, options.jobs, explain=False)
+    toolchain, sysroot, sources = _toolchain(context), context.sysroot, context.source_cache()
+    results = []
+    with sysroot.locked(context.say):
+        for name in names:
+            build = PackageBuild(book.get(name), book, toolchain, sources, sysroot.root, options.jobs, context.say)
+            results.append(run_suite(build, options.keep, context.say))
+    for result in results:
+        print(describe_result(result))
+    report = render_report(results)
+    if options.report:
+        print(report, end="")
+    if options.report_file:
+        write_text_atomically(Path(options.report_file), report)
+    require_suites_ok(results)
     return 0
 
 

@@ -64,7 +64,7 @@ class SysrootError(CwpkgError):
 
 
 class CheckFailed(CwpkgError):
-    """A recipe's test program failed under wasmtime."""
+    """A recipe's test program, or a library's upstream test, failed under wasmtime."""
 
     exit_code = 10
 

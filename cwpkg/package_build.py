@@ -11,13 +11,14 @@ import shutil
 import subprocess
 import tempfile
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from cwpkg.archive import write_archive
 from cwpkg.buildenv import PREFIX, BuildDirs, build_environment
-from cwpkg.builders import build_steps, refresh_config_scripts
+from cwpkg.builders import build_root, build_steps, refresh_config_scripts
 from cwpkg.errors import BuildError
 from cwpkg.patching import apply_patch
 from cwpkg.recipe import Recipe
@@ -28,6 +29,16 @@ from cwpkg.toolchain import Toolchain
 from cwpkg.unpack import unpack
 
 LOG_TAIL_LINES = 25
+
+
+@dataclass(frozen=True)
+class BuildTree:
+    """A package built in a work directory: where its build ran, with what environment and log."""
+
+    dirs: BuildDirs
+    root: Path  # the directory the build ran in: the source tree, or CMake's build directory
+    env: dict[str, str]
+    log: Path
 
 
 @dataclass(frozen=True)
@@ -43,39 +54,54 @@ class PackageBuild:
     def run(self, archive: Path) -> str:
         """Builds the package into `archive`; returns the archive's sha256."""
         recipe = self.recipe
-        work = Path(tempfile.mkdtemp(prefix=f"cwpkg-{recipe.name}-"))
-        try:
-            _, source_archive = self.sources.fetch(recipe)
-            src = work / "src"
-            self.say(f"{recipe.name}: unpacking {source_archive.name}")
-            unpack(source_archive, src, strip_top=True)
-            for patch in recipe.patches:
-                self.say(f"{recipe.name}: applying {patch}")
-                apply_patch(src, self.book.patch_path(patch), display_name=f"patches/{patch} ({recipe.path.name})")
-            if recipe.build.kind == "autotools":
-                refresh_config_scripts(src)
-            dirs = BuildDirs(src=src, destdir=work / "dest", sysroot=self.sysroot)
-            env = build_environment(self.toolchain, recipe, dirs, self.jobs)
-            log = work / "build.log"
-            for step in build_steps(recipe, self.toolchain, dirs, self.jobs, work):
-                self.say(f"{recipe.name}: {step.label}")
-                _run_logged(recipe, step.label, list(step.argv), step.cwd, env, log)
+        with work_directory(f"cwpkg-{recipe.name}-") as work:
+            tree = self.build_tree(work, install=True)
             source_name = f"/usr/src/{recipe.name}-{recipe.version}"
-            normalize_stage(recipe, dirs.stage, [(src, source_name), (work, f"{source_name}-build"),
-                                                 (self.sysroot, PREFIX)])
-            check_provides(recipe, dirs.stage)
-            digest = write_archive(dirs.stage, archive)
-        except BuildError as error:
-            error.message += f"\n  work directory kept for inspection: {work}"
-            raise
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+            normalize_stage(recipe, tree.dirs.stage, [(tree.dirs.src, source_name), (work, f"{source_name}-build"),
+                                                      (self.sysroot, PREFIX)])
+            check_provides(recipe, tree.dirs.stage)
+            return write_archive(tree.dirs.stage, archive)
+
+    def build_tree(self, work: Path, install: bool) -> BuildTree:
+        """Fetches, unpacks, patches and builds the package in `work`; installs into its DESTDIR if asked."""
+        recipe = self.recipe
+        _, source_archive = self.sources.fetch(recipe)
+        src = work / "src"
+        self.say(f"{recipe.name}: unpacking {source_archive.name}")
+        unpack(source_archive, src, strip_top=True)
+        for patch in recipe.patches:
+            self.say(f"{recipe.name}: applying {patch}")
+            apply_patch(src, self.book.patch_path(patch), display_name=f"patches/{patch} ({recipe.path.name})")
+        if recipe.build.kind == "autotools":
+            refresh_config_scripts(src)
+        dirs = BuildDirs(src=src, destdir=work / "dest", sysroot=self.sysroot)
+        tree = BuildTree(dirs=dirs, root=build_root(recipe, dirs, work),
+                         env=build_environment(self.toolchain, recipe, dirs, self.jobs), log=work / "build.log")
+        for step in build_steps(recipe, self.toolchain, dirs, self.jobs, work):
+            if step.label != "install" or install:
+                self.say(f"{recipe.name}: {step.label}")
+                run_logged(recipe, step.label, list(step.argv), step.cwd, tree.env, tree.log)
+        return tree
+
+
+@contextmanager
+def work_directory(prefix: str, keep: bool = False) -> Iterator[Path]:
+    """A private directory for one build, removed afterwards unless `keep`; a failed build keeps it
+    and its error names it, so the log and tree can be inspected."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield work
+    except BuildError as error:
+        error.message += f"\n  work directory kept for inspection: {work}"
+        raise
+    except BaseException:
         shutil.rmtree(work, ignore_errors=True)
-        return digest
+        raise
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def _run_logged(recipe: Recipe, label: str, argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:
+def run_logged(recipe: Recipe, label: str, argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:
     with open(log, "ab") as handle:
         handle.write(f"\n$ {' '.join(argv)}\n".encode())
         handle.flush()

@@ -7,7 +7,6 @@ misspelled key that is silently ignored builds something other than what the aut
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -15,6 +14,8 @@ from typing import Any
 import yaml
 
 from cwpkg.errors import RecipeError
+from cwpkg.fields import FieldReader
+from cwpkg.suite_spec import Suite, parse_suite
 
 BUILD_KINDS = ("autotools", "cmake", "make", "scons")
 
@@ -90,6 +91,7 @@ class Recipe:
     build: BuildSpec
     provides: Provides
     test: TestProgram | None
+    suite: Suite | None
     notes: str
     path: Path
 
@@ -108,62 +110,6 @@ class Recipe:
                 "remove": list(self.build.remove),
             },
         }
-
-
-class FieldReader:
-    """Walks one recipe's YAML mapping, checking types and rejecting unknown keys."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, key: str, problem: str) -> RecipeError:
-        return RecipeError(f"{self.path}: key '{key}': {problem}")
-
-    def mapping(self, value: Any, key: str, allowed: set[str], required: set[str]) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a mapping, got {type(value).__name__}")
-        for name in value:
-            if name not in allowed:
-                raise self.fail(
-                    f"{key}.{name}" if key else str(name),
-                    f"unknown key (allowed here: {', '.join(sorted(allowed))})",
-                )
-        for name in sorted(required):
-            if name not in value:
-                raise self.fail(f"{key}.{name}" if key else name, "missing (required)")
-        return value
-
-    def text(self, value: Any, key: str, pattern: re.Pattern[str] | None = None) -> str:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise self.fail(key, f"expected a string, got {type(value).__name__}")
-        value = str(value)
-        if pattern is not None and not pattern.match(value):
-            raise self.fail(key, f"{value!r} does not match {pattern.pattern}")
-        return value
-
-    def strings(self, value: Any, key: str, pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            raise self.fail(key, f"expected a list, got {type(value).__name__}")
-        return tuple(self.text(item, f"{key}[{index}]", pattern) for index, item in enumerate(value))
-
-    def relative_path(self, value: Any, key: str) -> str:
-        text = self.text(value, key)
-        path = PurePosixPath(text)
-        if path.is_absolute() or ".." in path.parts or not path.parts:
-            raise self.fail(key, f"{text!r} must be a relative path without '..'")
-        return text
-
-    def placeholders(self, value: str, key: str, allowed: frozenset[str] = PLACEHOLDERS) -> str:
-        try:
-            fields = [field for _, field, _, _ in string.Formatter().parse(value) if field is not None]
-        except ValueError as error:
-            raise self.fail(key, f"bad placeholder syntax in {value!r}: {error} (write {{{{ for a literal brace)") from None
-        for field in fields:
-            if field not in allowed:
-                raise self.fail(key, f"unknown placeholder {{{field}}} (known: {', '.join(sorted(allowed))})")
-        return value
 
 
 def load_recipe(path: Path) -> Recipe:
@@ -186,7 +132,7 @@ def parse_recipe(document: Any, path: Path) -> Recipe:
         document,
         "",
         allowed={"name", "version", "summary", "license", "homepage", "sources", "patches", "depends",
-                 "build", "provides", "test", "notes"},
+                 "build", "provides", "test", "suite", "notes"},
         required={"name", "version", "summary", "license", "homepage", "sources", "build"},
     )
     name = reader.text(top["name"], "name", NAME_RE)
@@ -209,6 +155,7 @@ def parse_recipe(document: Any, path: Path) -> Recipe:
         build=_parse_build(reader, top["build"]),
         provides=_parse_provides(reader, top.get("provides") or {}),
         test=_parse_test(reader, top["test"]) if top.get("test") is not None else None,
+        suite=parse_suite(reader, top["suite"], PLACEHOLDERS) if top.get("suite") is not None else None,
         notes=reader.text(top.get("notes", ""), "notes"),
         path=path,
     )
@@ -258,9 +205,9 @@ def _parse_build(reader: FieldReader, value: Any) -> BuildSpec:
     args = reader.strings(entry.get(own_key), f"build.{own_key}")
     make_args = reader.strings(entry.get("make_args"), "build.make_args")
     for index, arg in enumerate(args):
-        reader.placeholders(arg, f"build.{own_key}[{index}]")
+        reader.placeholders(arg, f"build.{own_key}[{index}]", PLACEHOLDERS)
     for index, arg in enumerate(make_args):
-        reader.placeholders(arg, f"build.make_args[{index}]")
+        reader.placeholders(arg, f"build.make_args[{index}]", PLACEHOLDERS)
     install_target = entry.get("install_target", "install")
     if install_target is not None:
         install_target = reader.text(install_target, "build.install_target")
@@ -271,7 +218,8 @@ def _parse_build(reader: FieldReader, value: Any) -> BuildSpec:
     for variable, setting in env_value.items():
         if not isinstance(variable, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", variable):
             raise reader.fail(f"build.env.{variable}", "not a valid environment variable name")
-        env.append((variable, reader.placeholders(reader.text(setting, f"build.env.{variable}"), f"build.env.{variable}")))
+        env.append((variable, reader.placeholders(reader.text(setting, f"build.env.{variable}"), f"build.env.{variable}",
+                                                 PLACEHOLDERS)))
     remove = tuple(
         reader.relative_path(item, f"build.remove[{index}]") for index, item in enumerate(entry.get("remove") or [])
     )

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import wasmtime
+
+TRAP_EXIT_CODE = 134  # what a shell shows for a program killed by SIGABRT
+TIMEOUT_EXIT_CODE = 124  # what timeout(1) returns
+NATIVE_STACK_BYTES = 2 << 20  # regex matchers recurse deeply; wasmtime allows at most 2 MiB here
 
 
 @dataclass(frozen=True)
@@ -14,15 +19,31 @@ class RunResult:
     exit_code: int
     stdout: str
     stderr: str
-    trap: str | None  # set when the module trapped (unreachable, out-of-bounds access, ...)
+    trap: str | None  # set when the module trapped (unreachable, out-of-bounds access, ...) or timed out
+    timed_out: bool = False
+
+
+def host_like_preopens(cwd: Path) -> list[tuple[Path, str]]:
+    """Directories to preopen so that a module sees the host's files as a native program would.
+
+    wasi-libc resolves a relative path against the preopen named "." and an absolute one against the
+    longest preopen that prefixes it; "/" itself cannot be preopened beside "." (both become the
+    empty prefix), so every top-level directory is preopened under its own name instead.
+    """
+    tops = [(path, str(path)) for path in sorted(Path("/").iterdir())
+            if path.is_dir() and not path.is_symlink() and path.name not in ("proc", "sys")]
+    return [(cwd, "."), *tops]
 
 
 def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] | None = None,
                preopens: list[tuple[Path, str]] | None = None, stdin: Path | None = None,
-               capture: bool = True) -> RunResult:
-    """Instantiates `module` and calls `_start`; argv[0] is the module's file name."""
+               capture: bool = True, argv0: str | None = None, timeout: float | None = None) -> RunResult:
+    """Instantiates `module` and calls `_start`; argv[0] is `argv0`, else the module's file name.
+
+    Compiled code is kept in wasmtime's cache, so a program run many times is compiled once.
+    """
     config = wasmtime.WasiConfig()
-    config.argv = [module.name, *(args or [])]
+    config.argv = [argv0 or module.name, *(args or [])]
     config.env = sorted((env or {}).items())
     for host, guest in preopens or []:
         config.preopen_dir(str(host), guest)
@@ -38,18 +59,45 @@ def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] 
         else:
             config.inherit_stdout()
             config.inherit_stderr()
-        engine = wasmtime.Engine()
+        engine = wasmtime.Engine(_engine_config())
         store = wasmtime.Store(engine)
         store.set_wasi(config)
+        store.set_epoch_deadline(1)
         linker = wasmtime.Linker(engine)
         linker.define_wasi()
         instance = linker.instantiate(store, wasmtime.Module.from_file(engine, str(module)))
-        exit_code, trap = 0, None
+        alarm = threading.Timer(timeout, engine.increment_epoch) if timeout else None
+        exit_code, trap, timed_out = 0, None, False
         try:
+            if alarm:
+                alarm.start()
             instance.exports(store)["_start"](store)
         except wasmtime.ExitTrap as stop:
             exit_code = stop.code
         except wasmtime.Trap as failure:
-            exit_code, trap = 134, str(failure).splitlines()[0]
+            timed_out = failure.trap_code == wasmtime.TrapCode.INTERRUPT
+            exit_code = TIMEOUT_EXIT_CODE if timed_out else TRAP_EXIT_CODE
+            trap = f"timed out after {timeout:g} s" if timed_out else _cause(failure)
+        except wasmtime.WasmtimeError as failure:  # e.g. an exit status WASI cannot carry
+            exit_code, trap = TRAP_EXIT_CODE, _cause(failure)
+        finally:
+            if alarm:
+                alarm.cancel()
         read = (lambda path: path.read_text(encoding="utf-8", errors="replace") if path.exists() else "")
-        return RunResult(exit_code, read(out) if capture else "", read(err) if capture else "", trap)
+        return RunResult(exit_code, read(out) if capture else "", read(err) if capture else "", trap, timed_out)
+
+
+def _cause(failure: wasmtime.WasmtimeError) -> str:
+    """The reason of a wasmtime error: what follows "Caused by:", else its first line."""
+    lines = [line.strip() for line in str(failure).splitlines() if line.strip()]
+    if "Caused by:" in lines:
+        return "; ".join(lines[lines.index("Caused by:") + 1:])
+    return lines[0] if lines else type(failure).__name__
+
+
+def _engine_config() -> wasmtime.Config:
+    config = wasmtime.Config()
+    config.cache = True
+    config.epoch_interruption = True
+    config.max_wasm_stack = NATIVE_STACK_BYTES
+    return config

@@ -13,7 +13,8 @@ from pathlib import Path
 import yaml
 
 from cwpkg.errors import RecipeError, UsageError
-from cwpkg.recipe import NAME_RE, SHA256_RE, VERSION_RE, FieldReader, Source
+from cwpkg.fields import FieldReader
+from cwpkg.recipe import NAME_RE, SHA256_RE, VERSION_RE, Source
 from cwpkg.sources import SourceCache
 from cwpkg.unpack import unpack
 

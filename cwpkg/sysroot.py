@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cwpkg.atomic import write_text_atomically
 from cwpkg.digest import file_sha256
 from cwpkg.errors import SysrootError
 from cwpkg.unpack import unpack
@@ -31,13 +32,7 @@ STATE_DIR = ".cwpkg"
 
 
 def _write_json_atomically(path: Path, value: Any) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(value, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
 
 
 def _read_json(path: Path) -> Any:

@@ -48,6 +48,15 @@ CASES = {
     "non-http url": (lambda d: d["sources"][0].update(url="ftp://example.org/x.tar.gz"), "is not an http(s) URL"),
     "missing patch file": (lambda d: d.update(patches=["add/none.patch"]), "none.patch does not exist"),
     "args of another kind": (lambda d: d["build"].update(cmake_args=["-DX=1"]), "only for kind cmake"),
+    "suite that runs nothing": (lambda d: d.update(suite={"wasm": ["t-*"]}), "key 'suite': runs nothing"),
+    "suite unknown key": (lambda d: d.update(suite={"cases": {"a": "true"}, "skipped": {}}),
+                          "key 'suite.skipped': unknown key"),
+    "suite unknown placeholder": (lambda d: d.update(suite={"cases": {"a": "./t {nope}"}}),
+                                  "key 'suite.cases.a': unknown placeholder {nope}"),
+    "suite skip without reason": (lambda d: d.update(suite={"cases": {"a": "true"}, "skip": {"a": " "}}),
+                                  "key 'suite.skip.a': give the reason"),
+    "suite bad timeout": (lambda d: d.update(suite={"cases": {"a": "true"}, "timeout": "soon"}),
+                          "key 'suite.timeout': expected a positive number of seconds"),
 }
 
 

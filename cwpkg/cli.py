@@ -13,14 +13,14 @@ from cwpkg.atomic import write_text_atomically
 from cwpkg.checks import require_all_passed, run_check
 from cwpkg.download import Downloader
 from cwpkg.engine import InstallRun
-from cwpkg.errors import EXIT_CODES, CwpkgError, SysrootError, UsageError
+from cwpkg.errors import EXIT_CODES, BuildError, CwpkgError, SysrootError, UsageError
 from cwpkg.layout import cache_dir, default_sysroot, find_recipe_root
 from cwpkg.package_build import PackageBuild
 from cwpkg.recipe import Recipe
 from cwpkg.recipebook import RecipeBook
 from cwpkg.sdk import install_toolchain, load_toolchain_recipe
 from cwpkg.sources import SourceCache
-from cwpkg.suite import describe_result, require_suites_ok, run_suite
+from cwpkg.suite import SuiteResult, describe_result, require_suites_ok, run_suite
 from cwpkg.suite_report import render_report
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import detect_toolchain
@@ -198,11 +198,15 @@ def cmd_test(context: Context) -> int:
             raise UsageError(f"{name} has no upstream test suite in its recipe ({book.get(name).path})")
     _install(context, names, options.jobs, explain=False)
     toolchain, sysroot, sources = _toolchain(context), context.sysroot, context.source_cache()
-    results = []
+    results, failed_builds = [], []
     with sysroot.locked(context.say):
-        for name in names:
+        for name in names:  # a suite that cannot be built is reported with the rest, not alone
             build = PackageBuild(book.get(name), book, toolchain, sources, sysroot.root, options.jobs, context.say)
-            results.append(run_suite(build, options.keep, context.say))
+            try:
+                results.append(run_suite(build, options.keep, context.say))
+            except BuildError as error:
+                failed_builds.append(error)
+                results.append(SuiteResult(build.recipe, problems=[f"the suite could not be built: {error}"]))
     for result in results:
         print(describe_result(result))
     report = render_report(results)
@@ -210,6 +214,8 @@ def cmd_test(context: Context) -> int:
         print(report, end="")
     if options.report_file:
         write_text_atomically(Path(options.report_file), report)
+    if failed_builds:
+        raise BuildError("; ".join(error.message for error in failed_builds))
     require_suites_ok(results)
     return 0
 
@@ -336,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cwpkg: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`cwpkg info x | head`): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:  # a bug: one line for the user, the traceback with CWPKG_DEBUG=1
         if os.environ.get("CWPKG_DEBUG"):
             raise

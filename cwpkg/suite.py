@@ -21,8 +21,13 @@ from cwpkg.buildenv import placeholders
 from cwpkg.errors import BuildError, CheckFailed
 from cwpkg.package_build import BuildTree, PackageBuild, run_logged, work_directory
 from cwpkg.recipe import Recipe
-from cwpkg.suite_spec import Suite
-from cwpkg.wasm_command import TIMEOUT_MARKER, TIMEOUT_VARIABLE, TRAP_MARKER, wrapper_script
+from cwpkg.suite_spec import TEST_LDFLAGS, Suite
+from cwpkg.wasm_command import (
+    TIMEOUT_MARKER,
+    TIMEOUT_VARIABLE,
+    TRAP_MARKER,
+    wrapper_script,
+)
 
 WASM_MAGIC = b"\0asm"
 DETAIL_LINES = 12
@@ -63,7 +68,8 @@ def run_suite(build: PackageBuild, keep: bool, say: Callable[[str], None]) -> Su
     assert suite is not None
     with work_directory(f"cwpkg-test-{recipe.name}-", keep) as work:
         tree = build.build_tree(work, install=False)
-        values = {**placeholders(build.toolchain, recipe, tree.dirs, build.jobs), "build": str(tree.root)}
+        values = {**placeholders(build.toolchain, recipe, tree.dirs, build.jobs), "build": str(tree.root),
+                  "test_ldflags": TEST_LDFLAGS}
         env = {**tree.env, TIMEOUT_VARIABLE: str(suite.timeout)}
         for command in suite.build:
             say(f"{recipe.name}: suite build: {command.format_map(values)}")

@@ -4,61 +4,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
 
 from cwpkg import __version__
 from cwpkg.atomic import write_text_atomically
 from cwpkg.checks import require_all_passed, run_check
-from cwpkg.download import Downloader
-from cwpkg.engine import InstallRun
+from cwpkg.cli_program import add_program_commands
+from cwpkg.context import Context, install_packages, toolchain_for
 from cwpkg.errors import EXIT_CODES, BuildError, CwpkgError, SysrootError, UsageError
-from cwpkg.layout import cache_dir, default_sysroot, find_recipe_root
 from cwpkg.package_build import PackageBuild
-from cwpkg.recipe import Recipe
-from cwpkg.recipebook import RecipeBook
 from cwpkg.sdk import install_toolchain, load_toolchain_recipe
-from cwpkg.sources import SourceCache
 from cwpkg.suite import SuiteResult, describe_result, require_suites_ok, run_suite
 from cwpkg.suite_report import render_report
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import detect_toolchain
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in sorted(EXIT_CODES.items()))
-
-
-class Context:
-    """What a command needs, created on first use so that `cwpkg recipes` never probes a toolchain."""
-
-    def __init__(self, options: argparse.Namespace) -> None:
-        self.options = options
-        self.quiet: bool = options.quiet
-        self._book: RecipeBook | None = None
-
-    def say(self, message: str) -> None:
-        if not self.quiet:
-            print(message, file=sys.stderr, flush=True)
-
-    @property
-    def book(self) -> RecipeBook:
-        if self._book is None:
-            self._book = RecipeBook(find_recipe_root(self.options.recipes))
-        return self._book
-
-    @property
-    def sysroot(self) -> Sysroot:
-        chosen = self.options.sysroot
-        root = Path(chosen).expanduser().resolve() if chosen else default_sysroot(self.book.root)
-        cache = cache_dir()
-        if root == cache or cache in root.parents:
-            raise UsageError(f"sysroot {root} is inside the cache {cache}", hint="choose a sysroot outside it")
-        if root.exists() and not root.is_dir():
-            raise SysrootError(f"sysroot {root} exists and is not a directory", hint="choose another --sysroot")
-        return Sysroot(root)
-
-    def source_cache(self) -> SourceCache:
-        return SourceCache(cache_dir(), Downloader(quiet=self.quiet))
 
 
 def _jobs(value: str) -> int:
@@ -139,11 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = command("check", "run installed packages' test programs under wasmtime (default: all installed)")
     check.add_argument("packages", nargs="*", metavar="PKG")
     check.set_defaults(handler=cmd_check)
+    add_program_commands(command)
     return parser
-
-
-def _toolchain(context: Context):
-    return detect_toolchain(getattr(context.options, "toolchain", None))
 
 
 def cmd_install(context: Context) -> int:
@@ -153,38 +112,10 @@ def cmd_install(context: Context) -> int:
     if not options.all and not options.packages:
         raise UsageError("name the packages to install, or use --all")
     requested = context.book.names() if options.all else list(dict.fromkeys(options.packages))
-    recipes = _install(context, requested, options.jobs, options.explain)
+    recipes = install_packages(context, requested, options.jobs, options.explain)
     if options.check:
         return _run_checks(context, [r for r in recipes if r.test is not None], context.sysroot)
     return 0
-
-
-def _install(context: Context, requested: list[str], jobs: int, explain: bool) -> list[Recipe]:
-    """Installs `requested` and their dependencies; returns them all, dependencies first."""
-    book = context.book
-    recipes = book.with_dependencies(requested)
-    toolchain = _toolchain(context)
-    sysroot = context.sysroot
-    run = InstallRun(book, toolchain, sysroot, context.source_cache(), jobs, context.say)
-    run.plan(recipes, requested)
-    created = not sysroot.root.exists()
-    try:
-        for recipe in run.needs_source():  # fail on a bad download before touching the sysroot
-            run.sources.fetch(recipe)
-        with sysroot.locked(context.say):
-            run.execute(explain)
-    except BaseException:
-        # A failed install leaves the cache and sysroot as they were, but for packages it completed.
-        if not run.installed and not run.built:
-            run.sources.forget_added()
-        if created and not run.installed:
-            shutil.rmtree(sysroot.root, ignore_errors=True)
-        raise
-    if not run.built and not run.installed:
-        print(f"nothing to do: {', '.join(requested)} up to date in {sysroot.root}")
-    else:
-        print(f"built: {', '.join(run.built) or '-'}; installed: {', '.join(run.installed) or '-'}")
-    return recipes
 
 
 def cmd_test(context: Context) -> int:
@@ -196,10 +127,10 @@ def cmd_test(context: Context) -> int:
     for name in names:
         if book.get(name).suite is None:
             raise UsageError(f"{name} has no upstream test suite in its recipe ({book.get(name).path})")
-    _install(context, names, options.jobs, explain=False)
-    toolchain, sysroot, sources = _toolchain(context), context.sysroot, context.source_cache()
+    install_packages(context, names, options.jobs, explain=False)
+    toolchain, sysroot, sources = toolchain_for(context), context.sysroot, context.source_cache()
     results, failed_builds = [], []
-    with sysroot.locked(context.say):
+    with sysroot.locked(context.say, shared=True):
         for name in names:  # a suite that cannot be built is reported with the rest, not alone
             build = PackageBuild(book.get(name), book, toolchain, sources, sysroot.root, options.jobs, context.say)
             try:
@@ -221,7 +152,7 @@ def cmd_test(context: Context) -> int:
 
 
 def _run_checks(context: Context, recipes, sysroot: Sysroot) -> int:
-    toolchain = _toolchain(context)
+    toolchain = toolchain_for(context)
     results = []
     for recipe in recipes:
         result = run_check(recipe, context.book, toolchain, sysroot.root)
@@ -323,13 +254,18 @@ def cmd_toolchain(context: Context) -> int:
         print(detect_toolchain(str(directory)).describe())
         print(f"\nto use it: export WASI_SDK_PATH={directory}")
         return 0
-    print(_toolchain(context).describe())
+    print(toolchain_for(context).describe())
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    options = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    # Everything after the first `--` goes to the program or compiler untouched (argparse mishandles
+    # `--` below a subcommand).
+    cut = arguments.index("--") if "--" in arguments else len(arguments)
+    options = parser.parse_args(arguments[:cut])
+    options.passthrough = arguments[cut + 1:]
     for name, default in (("sysroot", None), ("recipes", None), ("toolchain", None), ("quiet", False)):
         if not hasattr(options, name):
             setattr(options, name, default)

@@ -69,6 +69,12 @@ class CheckFailed(CwpkgError):
     exit_code = 10
 
 
+class ProgramError(CwpkgError):
+    """The user's program does not compile or link (its own error, or a library it needs is missing)."""
+
+    exit_code = 11
+
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "unexpected internal error",
@@ -81,5 +87,6 @@ EXIT_CODES: dict[int, str] = {
     BuildError.exit_code: "build failed",
     SysrootError.exit_code: "sysroot conflict, lock or permission problem",
     CheckFailed.exit_code: "a recipe's test program failed",
+    ProgramError.exit_code: "the program does not compile or link",
     130: "interrupted",
 }

@@ -15,7 +15,6 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from cwpkg.buildenv import placeholders
 from cwpkg.errors import BuildError, CheckFailed
@@ -28,8 +27,8 @@ from cwpkg.wasm_command import (
     TRAP_MARKER,
     wrapper_script,
 )
+from cwpkg.wasm_module import is_linked_program
 
-WASM_MAGIC = b"\0asm"
 DETAIL_LINES = 12
 SKIP_EXIT_CODE = 77  # automake's convention for "this test does not apply here"
 
@@ -86,7 +85,7 @@ def _wrap_programs(recipe: Recipe, suite: Suite, tree: BuildTree, modules: Path)
     """Moves each wasm program the suite names into `modules` and leaves a runnable script in its place;
     an automake test program that the recipe skips gets a script that reports the skip instead."""
     for pattern in suite.wasm:
-        found = [path for path in sorted(tree.root.glob(pattern)) if _is_wasm_program(path)]
+        found = [path for path in sorted(tree.root.glob(pattern)) if is_linked_program(path)]
         if not found:
             raise BuildError(f"{recipe.path}: suite.wasm: {pattern!r} matched no wasm program in {tree.root}")
         for program in found:
@@ -102,32 +101,6 @@ def _wrap_programs(recipe: Recipe, suite: Suite, tree: BuildTree, modules: Path)
                 script = f"#!/bin/sh\necho 'skipped: {reason.replace(chr(39), '')}'\nexit {SKIP_EXIT_CODE}\n"
             program.write_text(script)
             program.chmod(0o755)
-
-
-def _is_wasm_program(path: Path) -> bool:
-    """A linked wasm module; object files share the magic number but carry a "linking" section."""
-    if not path.is_file() or path.is_symlink():
-        return False
-    with open(path, "rb") as handle:
-        if handle.read(8)[:4] != WASM_MAGIC:
-            return False
-        while section := handle.read(1):
-            size = _read_leb128(handle)
-            end = handle.tell() + size
-            if section == b"\0" and handle.read(_read_leb128(handle)) == b"linking":
-                return False
-            handle.seek(end)
-    return True
-
-
-def _read_leb128(handle: BinaryIO) -> int:
-    value = shift = 0
-    while byte := handle.read(1):
-        value |= (byte[0] & 0x7F) << shift
-        shift += 7
-        if byte[0] < 0x80:
-            break
-    return value
 
 
 def _run_everything(recipe: Recipe, suite: Suite, tree: BuildTree, env: dict[str, str], values: dict[str, str],

@@ -83,8 +83,27 @@ class Sysroot:
     # -- locking ---------------------------------------------------------------------------------
 
     @contextmanager
-    def locked(self, say=lambda message: print(message, file=sys.stderr)) -> Iterator[None]:
-        """Serializes cwpkg runs on this sysroot; recovers unfinished transactions first."""
+    def locked(self, say=lambda message: print(message, file=sys.stderr), shared: bool = False) -> Iterator[None]:
+        """Serializes cwpkg runs that change this sysroot; recovers unfinished transactions first.
+
+        A `shared` lock is for runs that only read it (linking, upstream suites): they run side by
+        side, and only wait for a run that changes it. A transaction left open by an interrupted run
+        needs the exclusive lock to be recovered, so a reader that finds one recovers it first.
+        """
+        if shared and not self._has_open_transactions():
+            with self._flock(fcntl.LOCK_SH, say):
+                if not self._has_open_transactions():
+                    yield
+                    return
+        with self._flock(fcntl.LOCK_EX, say):
+            self.recover()
+            yield
+
+    def _has_open_transactions(self) -> bool:
+        return self.transactions.is_dir() and any(self.transactions.iterdir())
+
+    @contextmanager
+    def _flock(self, mode: int, say) -> Iterator[None]:
         try:
             self.state.mkdir(parents=True, exist_ok=True)
             handle = open(self.state / "lock", "a+")
@@ -93,14 +112,13 @@ class Sysroot:
                                hint="choose a writable directory with --sysroot") from None
         with handle:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, mode | fcntl.LOCK_NB)
             except OSError as error:
                 if error.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 say(f"waiting for another cwpkg run on {self.root} to finish")
-                fcntl.flock(handle, fcntl.LOCK_EX)
+                fcntl.flock(handle, mode)
             try:
-                self.recover()
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,151 @@
+"""The commands for users' programs: `cwpkg link`, `cwpkg run`, `cwpkg env` and `cwpkg spec`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from cwpkg.context import Context, install_packages, toolchain_for
+from cwpkg.crystal import find_crystal
+from cwpkg.crystal_build import compile_crystal, program_kind
+from cwpkg.crystal_compat import compat_stdlib
+from cwpkg.errors import UsageError
+from cwpkg.layout import cache_dir
+from cwpkg.link import STACK_SIZE, LinkOptions, LinkResult, link_program, plan_libraries
+from cwpkg.linkline import LinkLine, parse_link_line
+from cwpkg.runner import run_module
+from cwpkg.wasm_module import is_linked_program
+
+Adder = Callable[[str, str], argparse.ArgumentParser]
+
+
+def _stack_size(value: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20}
+    try:
+        size = int(value[:-1]) * units[value[-1].lower()] if value[-1:].lower() in units else int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {value!r} (examples: 8388608, 8M, 512K)") from None
+    if size < 64 << 10 or size % 16:
+        raise argparse.ArgumentTypeError("must be at least 64K and a multiple of 16 bytes")
+    return size
+
+
+def add_program_commands(command: Adder) -> None:
+    link = command("link", "compile a Crystal program (or link a wasm32 object) into a runnable WebAssembly module")
+    link.add_argument("program", metavar="APP.cr|APP.o", help="Crystal source, or an object from crystal --cross-compile")
+    link.add_argument("-o", "--output", metavar="OUT.wasm", help="the module to write (default: APP.wasm beside APP)")
+    link.add_argument("--release", action="store_true", help="compile with crystal --release")
+    link.add_argument("--no-install", action="store_true", help="fail instead of installing missing libraries")
+    link.add_argument("--asyncify", action="store_true",
+                      help="run Binaryen's Asyncify pass (automatic when the program imports 'asyncify')")
+    link.add_argument("-O", "--optimize", action="store_true", help="optimize the module with wasm-opt -O")
+    link.add_argument("--strip", action="store_true", help="remove debug information and producers")
+    link.add_argument("--stack-size", type=_stack_size, default=STACK_SIZE, metavar="BYTES",
+                      help=f"stack size of the module (default {STACK_SIZE >> 20}M)")
+    link.add_argument("--run", action="store_true", help="then run it under wasmtime, with the current directory")
+    link.set_defaults(handler=cmd_link)
+    link.epilog = ("after --: flags for crystal (APP.cr), or for the linker, such as -lgmp (APP.o)\n\n"
+                   + (link.epilog or ""))
+
+    run = command("run", "run a WebAssembly (WASI) module under wasmtime; its exit status becomes cwpkg's")
+    run.add_argument("module", metavar="APP.wasm")
+    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the program's arguments")
+    add_run_options(run)
+    run.set_defaults(handler=cmd_run)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
+                        help="give the program a host directory, under the same name or as GUEST")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]",
+                        help="set a variable for the program; without =VALUE, pass the host's value")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="stop the program after this long")
+
+
+def link_from_options(context: Context) -> LinkResult:
+    """Compiles (for .cr), installs what the program needs (unless --no-install), links."""
+    options = context.options
+    source = Path(options.program)
+    kind = program_kind(source)
+    output = Path(options.output) if options.output else source.with_suffix(".wasm")
+    if output.resolve() == source.resolve():
+        raise UsageError(f"-o {output} would overwrite the input", hint="choose another output name")
+    toolchain, sysroot, book = toolchain_for(context), context.sysroot, context.book
+    with tempfile.TemporaryDirectory(prefix="cwpkg-link-") as work:
+        line = _program_link_line(context, kind, source, Path(work))
+        plan = plan_libraries(line, book, sysroot)
+        if plan.missing and not options.no_install:
+            install_packages(context, [recipe.name for recipe in plan.missing], os.cpu_count() or 1, False,
+                             summary_to=sys.stderr)
+        link_options = LinkOptions(options.asyncify, options.optimize, options.strip, options.stack_size)
+        with sysroot.locked(context.say, shared=True):
+            return link_program(toolchain, sysroot, book, line, output, link_options, context.say)
+
+
+def _program_link_line(context: Context, kind: str, source: Path, work: Path) -> LinkLine:
+    extra = context.options.passthrough
+    if kind == "object":
+        return parse_link_line(shlex.join(["wasm-ld", str(source.resolve()), *extra]))
+    compiler = find_crystal()
+    stdlib = compat_stdlib(compiler, context.book.root, cache_dir())
+    patches = ", ".join(patch.name for patch in stdlib.patches) or "none"
+    context.say(f"crystal {compiler.version} ({compiler.executable}); compat patches: {patches}")
+    return compile_crystal(compiler, stdlib, source, work, context.sysroot.root, context.options.release, extra)
+
+
+def cmd_link(context: Context) -> int:
+    result = link_from_options(context)
+    libraries = ", ".join(f"{recipe.name} {recipe.version}" for recipe in result.recipes)
+    summary = f"linked {result.output} ({result.output.stat().st_size} bytes) with {libraries}"
+    if not context.options.run:
+        print(summary)
+        return 0
+    context.say(summary)
+    return run_with_options(context, result.output, [], default_dirs=["."])
+
+
+def _preopens(specs: list[str]) -> list[tuple[Path, str]]:
+    preopens = []
+    for spec in specs:
+        host, _, guest = spec.partition("::")
+        if not Path(host).is_dir():
+            raise UsageError(f"--dir {spec}: {host} is not a directory")
+        preopens.append((Path(host), guest or host))
+    return preopens
+
+
+def _environment(specs: list[str]) -> dict[str, str]:
+    env = {}
+    for spec in specs:
+        name, has_value, value = spec.partition("=")
+        if not name:
+            raise UsageError(f"--env {spec}: no variable name")
+        if not has_value:
+            if name not in os.environ:
+                continue
+            value = os.environ[name]
+        env[name] = value
+    return env
+
+
+def run_with_options(context: Context, module: Path, args: list[str], default_dirs: list[str] | None = None) -> int:
+    options = context.options
+    if not is_linked_program(module):
+        raise UsageError(f"{module}: not a linked WebAssembly module",
+                         hint="make one with `cwpkg link APP.cr`" if module.suffix == ".cr" or module.is_file() else None)
+    dirs = getattr(options, "dir", None) or default_dirs or []
+    result = run_module(module, args, env=_environment(getattr(options, "env", [])), preopens=_preopens(dirs),
+                        capture=False, argv0=module.name, timeout=getattr(options, "timeout", None))
+    if result.trap:
+        print(f"cwpkg: {module.name}: {result.trap}", file=sys.stderr)
+    return result.exit_code
+
+
+def cmd_run(context: Context) -> int:
+    options = context.options
+    return run_with_options(context, Path(options.module), [*options.args, *options.passthrough])

@@ -1,0 +1,52 @@
+"""Finds the installed Crystal compiler: its path, version and standard library."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from cwpkg.errors import ToolchainError
+
+INSTALL_HINT = ("on Debian/Ubuntu: apt-get install crystal; elsewhere install Crystal from crystal-lang.org, "
+                "or point CWPKG_CRYSTAL at a crystal executable")
+
+
+@dataclass(frozen=True)
+class CrystalCompiler:
+    executable: str
+    version: str
+    search_path: tuple[str, ...]  # the compiler's own CRYSTAL_PATH
+    stdlib: Path  # the CRYSTAL_PATH entry holding prelude.cr
+
+    def search_path_with(self, stdlib: Path) -> str:
+        """CRYSTAL_PATH with the standard library replaced by `stdlib` (an overlay of it)."""
+        return os.pathsep.join(str(stdlib) if Path(entry) == self.stdlib else entry for entry in self.search_path)
+
+
+def _crystal_env(executable: str, name: str) -> str:
+    try:
+        result = subprocess.run([executable, "env", name], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ToolchainError(f"{executable} does not run: {error}", hint=INSTALL_HINT) from None
+    if result.returncode != 0:
+        raise ToolchainError(f"`{executable} env {name}` failed: {result.stderr.strip()}", hint=INSTALL_HINT)
+    return result.stdout.strip()
+
+
+def find_crystal() -> CrystalCompiler:
+    """CWPKG_CRYSTAL, else `crystal` on PATH."""
+    chosen = os.environ.get("CWPKG_CRYSTAL")
+    executable = shutil.which(chosen or "crystal")
+    if executable is None:
+        where = f"CWPKG_CRYSTAL={chosen} is not an executable" if chosen else "no `crystal` on PATH"
+        raise ToolchainError(f"Crystal compiler not found: {where}", hint=INSTALL_HINT)
+    version = _crystal_env(executable, "CRYSTAL_VERSION")
+    search_path = tuple(entry for entry in _crystal_env(executable, "CRYSTAL_PATH").split(os.pathsep) if entry)
+    stdlib = next((Path(entry) for entry in search_path if Path(entry, "prelude.cr").is_file()), None)
+    if stdlib is None:
+        raise ToolchainError(f"{executable} {version}: no standard library (prelude.cr) on its CRYSTAL_PATH "
+                             f"{os.pathsep.join(search_path)}", hint="reinstall crystal")
+    return CrystalCompiler(executable, version, search_path, stdlib)

@@ -1,0 +1,61 @@
+"""Compiles a Crystal program to a wasm32-wasi object with the installed compiler and its compat patches."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from cwpkg.crystal import CrystalCompiler
+from cwpkg.crystal_compat import CompatStdlib
+from cwpkg.errors import ProgramError, UsageError
+from cwpkg.link import sysroot_libdir
+from cwpkg.linkline import LinkLine, parse_link_line
+from cwpkg.wasm_module import is_linked_program, is_wasm
+
+CRYSTAL_TARGET = "wasm32-unknown-wasi"
+
+
+def crystal_environment(compiler: CrystalCompiler, stdlib: CompatStdlib, sysroot: Path) -> dict[str, str]:
+    """What the compiler must see: the patched stdlib, and the sysroot for libraries and pkg-config.
+
+    With PKG_CONFIG_LIBDIR on the sysroot, the `pkg-config` that `@[Link(pkg_config: ...)]` runs finds
+    the wasm32 builds rather than the host's libraries.
+    """
+    return {
+        "CRYSTAL_PATH": compiler.search_path_with(stdlib.path),
+        "CRYSTAL_LIBRARY_PATH": str(sysroot_libdir(sysroot)),
+        "PKG_CONFIG_LIBDIR": str(sysroot / "lib" / "pkgconfig"),
+        "PKG_CONFIG_PATH": "",
+    }
+
+
+def program_kind(path: Path) -> str:
+    """"crystal" for a source file, "object" for a wasm32 object file; anything else is an error."""
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    if path.suffix == ".cr":
+        return "crystal"
+    if is_wasm(path) and not is_linked_program(path):
+        return "object"
+    what = "an already linked module" if is_wasm(path) else "neither Crystal source (.cr) nor a wasm32 object file"
+    raise UsageError(f"{path}: {what}",
+                     hint="give a .cr file, or an object from `crystal build --cross-compile --target "
+                          f"{CRYSTAL_TARGET}`" + ("; run a module with `cwpkg run`" if is_wasm(path) else ""))
+
+
+def compile_crystal(compiler: CrystalCompiler, stdlib: CompatStdlib, source: Path, workdir: Path, sysroot: Path,
+                    release: bool, flags: list[str]) -> LinkLine:
+    """Runs `crystal build --cross-compile`; returns the link line it printed, naming the object it wrote."""
+    argv = [compiler.executable, "build", "--cross-compile", "--target", CRYSTAL_TARGET, str(source.resolve()),
+            "-o", str(workdir / "program"), *(["--release"] if release else []), *flags]
+    env = {**os.environ, **crystal_environment(compiler, stdlib, sysroot)}
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=source.resolve().parent)
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip()
+        raise ProgramError(f"crystal {compiler.version} could not compile {source}:\n{output[-6000:]}",
+                           hint="fix the program (the message above is the compiler's)")
+    line = parse_link_line(result.stdout)
+    # Crystal names objects relative to its working directory.
+    line.objects = [str((source.resolve().parent / obj).resolve()) for obj in line.objects]
+    return line

@@ -1,0 +1,106 @@
+"""Reads the little of a WebAssembly binary's structure that cwpkg needs: its kind and its imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+WASM_MAGIC = b"\0asm"
+CUSTOM_SECTION = 0
+IMPORT_SECTION = 2
+IMPORT_KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str
+    name: str
+    kind: str
+
+
+class _Reader:
+    def __init__(self, data: bytes, offset: int = 0) -> None:
+        self.data = data
+        self.offset = offset
+
+    def byte(self) -> int:
+        value = self.data[self.offset]
+        self.offset += 1
+        return value
+
+    def unsigned(self) -> int:
+        value = shift = 0
+        while True:
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    def name(self) -> str:
+        size = self.unsigned()
+        text = self.data[self.offset:self.offset + size].decode("utf-8", errors="replace")
+        self.offset += size
+        return text
+
+    def limits(self) -> None:
+        flags = self.unsigned()
+        self.unsigned()
+        if flags & 1:
+            self.unsigned()
+
+
+def is_wasm(path: Path) -> bool:
+    """Starts with the WebAssembly magic number (a module or an object file)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == WASM_MAGIC
+    except OSError:
+        return False
+
+
+def _sections(data: bytes) -> list[tuple[int, bytes]]:
+    reader = _Reader(data, 8)
+    sections = []
+    while reader.offset < len(data):
+        section_id = reader.byte()
+        size = reader.unsigned()
+        sections.append((section_id, data[reader.offset:reader.offset + size]))
+        reader.offset += size
+    return sections
+
+
+def is_linked_program(path: Path) -> bool:
+    """A linked module; object files share the magic number but carry a "linking" custom section."""
+    if not path.is_file() or path.is_symlink() or not is_wasm(path):
+        return False
+    for section_id, body in _sections(path.read_bytes()):
+        if section_id == CUSTOM_SECTION and _Reader(body).name() == "linking":
+            return False
+    return True
+
+
+def imports(path: Path) -> list[Import]:
+    """The module's imports, in order."""
+    found: list[Import] = []
+    for section_id, body in _sections(path.read_bytes()):
+        if section_id != IMPORT_SECTION:
+            continue
+        reader = _Reader(body)
+        for _ in range(reader.unsigned()):
+            module, name, kind = reader.name(), reader.name(), reader.byte()
+            if kind == 0:  # function: type index
+                reader.unsigned()
+            elif kind == 1:  # table: element type, limits
+                reader.byte()
+                reader.limits()
+            elif kind == 2:  # memory: limits
+                reader.limits()
+            elif kind == 3:  # global: value type, mutability
+                reader.byte()
+                reader.byte()
+            else:  # tag: attribute, type index
+                reader.byte()
+                reader.unsigned()
+            found.append(Import(module, name, IMPORT_KINDS.get(kind, str(kind))))
+    return found

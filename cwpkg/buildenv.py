@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cwpkg.layout import pkg_config_environment
 from cwpkg.recipe import Recipe
 from cwpkg.toolchain import TARGET, Toolchain
 
@@ -76,8 +77,7 @@ def build_environment(toolchain: Toolchain, recipe: Recipe, dirs: BuildDirs, job
         "LD": toolchain.wasm_ld,
         "CFLAGS": values["cflags"],
         "DESTDIR": str(dirs.destdir),  # every kind's install step honours it
-        "PKG_CONFIG_LIBDIR": str(dirs.sysroot / "lib" / "pkgconfig"),
-        "PKG_CONFIG_PATH": "",
+        **pkg_config_environment(dirs.sysroot),
         "CONFIG_SITE": "/dev/null",
         "SOURCE_DATE_EPOCH": str(SOURCE_DATE_EPOCH),
         "LC_ALL": "C",

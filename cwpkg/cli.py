@@ -11,7 +11,7 @@ from cwpkg import __version__
 from cwpkg.atomic import write_text_atomically
 from cwpkg.checks import require_all_passed, run_check
 from cwpkg.cli_program import add_program_commands
-from cwpkg.context import Context, install_packages, toolchain_for
+from cwpkg.context import Context, install_packages, jobs_argument, toolchain_for
 from cwpkg.errors import EXIT_CODES, BuildError, CwpkgError, SysrootError, UsageError
 from cwpkg.package_build import PackageBuild
 from cwpkg.sdk import install_toolchain, load_toolchain_recipe
@@ -21,16 +21,6 @@ from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import detect_toolchain
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in sorted(EXIT_CODES.items()))
-
-
-def _jobs(value: str) -> int:
-    try:
-        jobs = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if jobs < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return jobs
 
 
 def _common() -> argparse.ArgumentParser:
@@ -62,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     install = command("install", "build packages (and their dependencies) and install them into the sysroot")
     install.add_argument("packages", nargs="*", metavar="PKG")
     install.add_argument("--all", action="store_true", help="every recipe")
-    install.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1,
+    install.add_argument("-j", "--jobs", type=jobs_argument, default=os.cpu_count() or 1,
                          help="packages built in parallel, and make's -j (default: number of cores)")
     install.add_argument("--explain", action="store_true", help="say why each package is (re)built")
     install.add_argument("--check", action="store_true", help="then run each package's test program")
@@ -92,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     test = command("test", "build libraries' own upstream test suites for wasm32-wasi and run them under wasmtime")
     test.add_argument("packages", nargs="*", metavar="PKG")
     test.add_argument("--all", action="store_true", help="every recipe that has a suite")
-    test.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1, help="make's -j (default: cores)")
+    test.add_argument("-j", "--jobs", type=jobs_argument, default=os.cpu_count() or 1, help="make's -j (default: cores)")
     test.add_argument("--report", action="store_true", help="print the results as a markdown table")
     test.add_argument("--report-file", metavar="FILE", help="also write that table to FILE")
     test.add_argument("--keep", action="store_true", help="keep the build trees the suites ran in")

@@ -18,6 +18,17 @@ from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import Toolchain, detect_toolchain
 
 
+def jobs_argument(value: str) -> int:
+    """argparse type of -j/--jobs."""
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return jobs
+
+
 class Context:
     """What a command needs, created on first use so that `cwpkg recipes` never probes a toolchain."""
 

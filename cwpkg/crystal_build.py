@@ -9,7 +9,7 @@ from pathlib import Path
 from cwpkg.crystal import CrystalCompiler
 from cwpkg.crystal_compat import CompatStdlib
 from cwpkg.errors import ProgramError, UsageError
-from cwpkg.link import sysroot_libdir
+from cwpkg.layout import pkg_config_environment, sysroot_libdir
 from cwpkg.linkline import LinkLine, parse_link_line
 from cwpkg.wasm_module import is_linked_program, is_wasm
 
@@ -25,8 +25,7 @@ def crystal_environment(compiler: CrystalCompiler, stdlib: CompatStdlib, sysroot
     return {
         "CRYSTAL_PATH": compiler.search_path_with(stdlib.path),
         "CRYSTAL_LIBRARY_PATH": str(sysroot_libdir(sysroot)),
-        "PKG_CONFIG_LIBDIR": str(sysroot / "lib" / "pkgconfig"),
-        "PKG_CONFIG_PATH": "",
+        **pkg_config_environment(sysroot),
     }
 
 

@@ -39,6 +39,16 @@ def cache_dir() -> Path:
     return (Path(base) / "cwpkg").resolve()
 
 
+def sysroot_libdir(sysroot: Path) -> Path:
+    """Where a sysroot keeps its wasm32-wasi libraries (wasi-sdk's layout)."""
+    return sysroot / "lib" / "wasm32-wasi"
+
+
+def pkg_config_environment(sysroot: Path) -> dict[str, str]:
+    """pkg-config sees only the sysroot's .pc files (relocatable: their prefix is ${pcfiledir}/../..)."""
+    return {"PKG_CONFIG_LIBDIR": str(sysroot / "lib" / "pkgconfig"), "PKG_CONFIG_PATH": ""}
+
+
 def default_sysroot(recipe_root: Path) -> Path:
     """CWPKG_SYSROOT, else sysroot/ beside the recipes."""
     chosen = os.environ.get("CWPKG_SYSROOT")

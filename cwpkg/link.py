@@ -15,11 +15,12 @@ from pathlib import Path
 
 from cwpkg.binaryen import ASYNCIFY_MODULE, find_wasm_opt, run_wasm_opt, wasm_opt_arguments
 from cwpkg.errors import ProgramError, UsageError
+from cwpkg.layout import sysroot_libdir
 from cwpkg.linkline import LinkLine
 from cwpkg.recipe import Recipe
 from cwpkg.recipebook import RecipeBook
 from cwpkg.sysroot import Sysroot
-from cwpkg.toolchain import TARGET, Toolchain
+from cwpkg.toolchain import Toolchain
 from cwpkg.wasm_module import imports
 
 # wasm-ld's default is 64 KiB, which Crystal's deep call chains (and PCRE's matcher) overflow; WASI
@@ -48,10 +49,6 @@ class LinkResult:
     output: Path
     recipes: list[Recipe]
     wasm_opt: str | None  # what wasm-opt did, or None when it did not run
-
-
-def sysroot_libdir(sysroot: Path) -> Path:
-    return sysroot / "lib" / TARGET
 
 
 def library_providers(book: RecipeBook) -> dict[str, Recipe]:

@@ -21,6 +21,7 @@ class LinkLine:
     libraries: list[str] = field(default_factory=list)  # names, as in -lNAME, first mention order
     library_dirs: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # anything else (the user's --link-flags)
+    output: str | None = None
 
 
 def _add_once(items: list[str], item: str) -> None:
@@ -34,13 +35,18 @@ def parse_link_line(text: str) -> LinkLine:
     if not candidates:
         raise UsageError(f"crystal printed no wasm-ld command: {text.strip()[:300]!r}",
                          hint="is the target wasm32-unknown-wasi? cwpkg link passes it itself")
-    tokens = shlex.split(candidates[-1])[1:]
+    return parse_link_arguments(shlex.split(candidates[-1])[1:])
+
+
+def parse_link_arguments(tokens: list[str]) -> LinkLine:
+    """wasm-ld's arguments, sorted into objects, libraries, directories and other flags."""
     line = LinkLine()
     index = 0
     while index < len(tokens):
         token = tokens[index]
-        if token == "-o":
+        if token == "-o" and index + 1 < len(tokens):
             index += 1
+            line.output = tokens[index]
         elif token in ("-l", "-L") and index + 1 < len(tokens):
             index += 1
             _add_once(line.libraries if token == "-l" else line.library_dirs, tokens[index])

@@ -15,8 +15,7 @@ import yaml
 from cwpkg.errors import RecipeError, UsageError
 from cwpkg.fields import FieldReader
 from cwpkg.recipe import NAME_RE, SHA256_RE, VERSION_RE, Source
-from cwpkg.sources import SourceCache
-from cwpkg.unpack import unpack
+from cwpkg.sources import SourceCache, fetch_unpacked
 
 
 @dataclass(frozen=True)
@@ -65,11 +64,4 @@ def load_toolchain_recipe(root: Path, name: str, host: str | None = None) -> Too
 
 def install_toolchain(recipe: ToolchainRecipe, cache: SourceCache, say) -> Path:
     """Unpacks the toolchain into the cache (once) and returns its directory."""
-    target = cache.root / "toolchains" / f"{recipe.name}-{recipe.version}-{recipe.host}"
-    if target.is_dir():
-        return target
-    _, archive = cache.fetch(recipe)
-    say(f"unpacking {archive.name} into {target}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    unpack(archive, target, strip_top=True)
-    return target
+    return fetch_unpacked(cache, recipe, cache.root / "toolchains" / f"{recipe.name}-{recipe.version}-{recipe.host}", say)

@@ -15,6 +15,7 @@ from cwpkg.digest import file_sha256
 from cwpkg.download import Downloader, DownloadFailed
 from cwpkg.errors import FetchError
 from cwpkg.recipe import Source
+from cwpkg.unpack import unpack
 
 
 class Fetchable(Protocol):
@@ -140,3 +141,14 @@ class SourceCache:
                 partial.unlink()
             if partial_dir.is_dir() and not any(partial_dir.iterdir()):
                 partial_dir.rmdir()
+
+
+def fetch_unpacked(cache: SourceCache, item: Fetchable, target: Path, say) -> Path:
+    """`item`'s archive, downloaded and verified, unpacked (once, atomically) into `target`."""
+    if target.is_dir():
+        return target
+    _, archive = cache.fetch(item)
+    say(f"unpacking {archive.name} into {target}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    unpack(archive, target, strip_top=True)
+    return target

@@ -23,7 +23,7 @@ class WasmOpt:
     version: str
 
     def describe(self) -> str:
-        return f"wasm-opt {self.version} ({self.executable})"
+        return f"wasm-opt version {self.version} ({self.executable})"
 
 
 def find_wasm_opt() -> WasmOpt:

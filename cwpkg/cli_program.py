@@ -26,7 +26,7 @@ from cwpkg.crystal_spec import (
 from cwpkg.environment import render_environment, sysroot_environment
 from cwpkg.errors import ToolchainError, UsageError
 from cwpkg.layout import cache_dir
-from cwpkg.link import STACK_SIZE, LinkOptions, LinkResult, link_program, plan_libraries
+from cwpkg.link import STACK_SIZE, LinkOptions, LinkResult, link_program, plan_libraries, require_installed
 from cwpkg.linkline import LinkLine, parse_link_arguments
 from cwpkg.recipe import SHA256_RE
 from cwpkg.runner import run_module
@@ -111,6 +111,8 @@ def build_module(context: Context, source: Path, output: Path, link_options: Lin
         if plan.missing and not context.options.no_install:
             install_packages(context, [recipe.name for recipe in plan.missing], os.cpu_count() or 1, False,
                              summary_to=sys.stderr)
+        else:
+            require_installed(plan, sysroot)  # before the lock, which would create the sysroot
         with sysroot.locked(context.say, shared=True):
             return link_program(toolchain, sysroot, book, line, output, link_options, context.say)
 
@@ -126,14 +128,17 @@ def _program_link_line(context: Context, kind: str, source: Path, work: Path) ->
     return compile_crystal(compiler, stdlib, source, work, context.sysroot.root, context.options.release, extra)
 
 
+def _libraries(result: LinkResult) -> str:
+    return ", ".join(f"{recipe.name} {recipe.version}" for recipe in result.recipes)
+
+
 def cmd_link(context: Context) -> int:
     options = context.options
     source = Path(options.program)
     output = Path(options.output) if options.output else source.with_suffix(".wasm")
     link_options = LinkOptions(options.asyncify, options.optimize, options.strip, options.stack_size)
     result = build_module(context, source, output, link_options)
-    libraries = ", ".join(f"{recipe.name} {recipe.version}" for recipe in result.recipes)
-    summary = f"linked {result.output} ({result.output.stat().st_size} bytes) with {libraries}"
+    summary = f"linked {result.output} ({result.output.stat().st_size} bytes) with {_libraries(result)}"
     if not context.options.run:
         print(summary)
         return 0
@@ -171,9 +176,11 @@ def cmd_spec(context: Context) -> int:
     files, run_dir = _spec_sources(context, version)
     with tempfile.TemporaryDirectory(prefix="cwpkg-spec-") as work:
         driver = write_driver(Path(work), files)
-        module = build_module(context, driver, Path(work) / "specs.wasm", LinkOptions()).output
+        result = build_module(context, driver, Path(work) / "specs.wasm", LinkOptions())
+        module = result.output
         examples = list_examples(module, run_dir)
-        context.say(f"running {len(examples)} examples, each in its own instance")
+        context.say(f"{len(files)} spec files linked with {_libraries(result)}; "
+                    f"running {len(examples)} examples, each in its own instance")
         with ThreadPoolExecutor(max_workers=options.jobs) as pool:
             outcomes = list(pool.map(lambda example: run_example(module, example, run_dir, options.timeout, version),
                                      examples))

@@ -46,8 +46,8 @@ def program_kind(path: Path) -> str:
 def compile_crystal(compiler: CrystalCompiler, stdlib: CompatStdlib, source: Path, workdir: Path, sysroot: Path,
                     release: bool, flags: list[str]) -> LinkLine:
     """Runs `crystal build --cross-compile`; returns the link line it printed, naming the object it wrote."""
-    argv = [compiler.executable, "build", "--cross-compile", "--target", CRYSTAL_TARGET, str(source.resolve()),
-            "-o", str(workdir / "program"), *(["--release"] if release else []), *flags]
+    argv = [compiler.executable, "build", "--cross-compile", "--no-color", "--target", CRYSTAL_TARGET,
+            str(source.resolve()), "-o", str(workdir / "program"), *(["--release"] if release else []), *flags]
     env = {**os.environ, **crystal_environment(compiler, stdlib, sysroot)}
     result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=source.resolve().parent)
     if result.returncode != 0:

@@ -60,4 +60,6 @@ def compat_stdlib(compiler: CrystalCompiler, recipe_root: Path, cache: Path) -> 
                     raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+            if not any(overlay.parent.iterdir()):  # a failed first attempt leaves the cache as it was
+                overlay.parent.rmdir()
     return CompatStdlib(overlay, patches)

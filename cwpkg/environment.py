@@ -23,6 +23,20 @@ from cwpkg.sysroot import STATE_DIR
 from cwpkg.toolchain import TARGET, Toolchain
 
 
+# CMake knows no WASI platform: this one makes find_package/find_library look for static libraries
+# in the sysroot's lib/wasm32-wasi and name programs *.wasm, as wasi-sdk's own platform file does.
+CMAKE_WASI_PLATFORM = """\
+set(WASI 1)
+set(CMAKE_EXECUTABLE_SUFFIX .wasm)
+set(CMAKE_STATIC_LIBRARY_PREFIX lib)
+set(CMAKE_STATIC_LIBRARY_SUFFIX .a)
+set(CMAKE_FIND_LIBRARY_PREFIXES lib)
+set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
+list(APPEND CMAKE_SYSTEM_PREFIX_PATH /)
+set(CMAKE_LIBRARY_ARCHITECTURE wasm32-wasi)
+"""
+
+
 def env_directory(sysroot: Path) -> Path:
     return sysroot / STATE_DIR / "env"
 
@@ -77,7 +91,14 @@ def sysroot_environment(recipe_root: Path, sysroot: Path, toolchain: Toolchain, 
     write_text_atomically(wrapper, _wasm_ld_wrapper(recipe_root, sysroot, toolchain_choice))
     wrapper.chmod(0o755)
     cmake_file, meson_file = directory / "wasi-toolchain.cmake", directory / "wasi-cross.meson"
-    write_text_atomically(cmake_file, cmake_toolchain(toolchain, sysroot))
+    platform = directory / "cmake" / "Platform" / "WASI.cmake"
+    platform.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(platform, CMAKE_WASI_PLATFORM)
+    write_text_atomically(cmake_file, cmake_toolchain(toolchain, sysroot) + "\n".join([
+        f"list(APPEND CMAKE_MODULE_PATH {platform.parent.parent})",
+        f'set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-z,stack-size={STACK_SIZE}")',
+        "",
+    ]))
     write_text_atomically(meson_file, _meson_cross_file(toolchain, sysroot))
     variables = {"PATH": str(wrapper.parent)}
     if compiler is not None and stdlib is not None:

@@ -42,6 +42,7 @@ class LibraryPlan:
     recipes: list[Recipe]  # the recipes whose libraries are linked, dependencies after their users
     missing: list[Recipe]  # of those, the ones not installed in the sysroot
     own: list[str]  # libraries found in the program's own -L directories, not from recipes
+    linked_from: dict[str, list[str]]  # recipe name -> the program's -l flags it answers
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,11 @@ def plan_libraries(line: LinkLine, book: RecipeBook, sysroot: Sysroot) -> Librar
     own_dirs = [Path(d) for d in line.library_dirs if Path(d).resolve() != sysroot_libdir(sysroot.root).resolve()]
     needed: list[str] = [LIBC_RECIPE]
     own: list[str] = []
+    linked_from: dict[str, list[str]] = {}
     for library in line.libraries:
         if library in providers:
             needed.append(providers[library].name)
+            linked_from.setdefault(providers[library].name, []).append(f"-l{library}")
         elif any((directory / f"lib{library}.a").is_file() for directory in own_dirs):
             own.append(library)
         else:
@@ -75,15 +78,16 @@ def plan_libraries(line: LinkLine, book: RecipeBook, sysroot: Sysroot) -> Librar
             )
     recipes = book.with_dependencies(list(dict.fromkeys(needed)))
     installed = sysroot.installed()
-    return LibraryPlan(recipes[::-1], [recipe for recipe in recipes if recipe.name not in installed], own)
+    missing = [recipe for recipe in recipes if recipe.name not in installed]
+    return LibraryPlan(recipes[::-1], missing, own, linked_from)
 
 
 def require_installed(plan: LibraryPlan, sysroot: Sysroot) -> None:
     if plan.missing:
         names = " ".join(recipe.name for recipe in plan.missing)
-        libraries = ", ".join(f"{recipe.name} ({', '.join('lib' + lib for lib in recipe.provides.libs)})"
-                              for recipe in plan.missing)
-        raise ProgramError(f"the program needs {libraries}, not installed in {sysroot.root}",
+        described = ", ".join(f"{recipe.name} ({' '.join(plan.linked_from[recipe.name])})"
+                              if recipe.name in plan.linked_from else recipe.name for recipe in plan.missing)
+        raise ProgramError(f"the program needs recipes not installed in {sysroot.root}: {described}",
                            hint=f"cwpkg install {names}  (or link without --no-install)")
 
 

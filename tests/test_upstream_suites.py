@@ -13,8 +13,8 @@ from conftest import REPO, run_cwpkg
 pytestmark = pytest.mark.slow
 
 
-def test_every_suite_passes_or_explains_and_the_committed_table_is_current(tmp_path):
-    env = {"CWPKG_CACHE": str(tmp_path / "cache"), "CWPKG_SYSROOT": str(tmp_path / "sysroot")}
+def test_every_suite_passes_or_explains_and_the_committed_table_is_current(full_sysroot, tmp_path):
+    env = full_sysroot
     report = tmp_path / "upstream-tests.md"
     result = run_cwpkg("test", "--all", "--quiet", "--report", "--report-file", str(report), env=env, timeout=3600)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]

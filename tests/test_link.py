@@ -1,0 +1,156 @@
+"""`cwpkg link`, `run` and `env` on real Crystal programs, linked against a real sysroot, run under wasmtime."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import wasmtime
+
+from conftest import REPO, run_cwpkg
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = sorted(path.stem for path in (REPO / "examples").glob("*.cr"))
+
+
+def test_there_is_an_example_for_every_library_the_stdlib_binds():
+    assert {"hello", "regex", "bigint", "xml", "yaml", "gzip"} <= set(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_prints_its_expected_output(full_sysroot, tmp_path, name):
+    source = REPO / "examples" / f"{name}.cr"
+    module = tmp_path / f"{name}.wasm"
+    result = run_cwpkg("link", str(source), "-o", str(module), "--run", env=full_sysroot, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == (REPO / "examples" / f"{name}.expected").read_text()
+    assert f"linked {module}" in result.stderr
+    assert list(tmp_path.iterdir()) == [module], "the example leaves nothing behind but its module"
+
+
+def test_bigint_example_agrees_with_python(full_sysroot, tmp_path):
+    result = run_cwpkg("link", str(REPO / "examples" / "bigint.cr"), "-o", str(tmp_path / "b.wasm"), "--run",
+                       env=full_sysroot, cwd=tmp_path)
+    digits = str(math.factorial(1000))
+    assert result.stdout.splitlines() == [str(len(digits)), digits[:20], str(digits.count("0")), str(2 ** 100)]
+
+
+def test_hello_links_in_place_and_runs_with_the_current_directory(full_sysroot, tmp_path):
+    source = tmp_path / "hello.cr"
+    shutil.copy(REPO / "examples" / "hello.cr", source)
+    result = run_cwpkg("link", "hello.cr", "--run", env=full_sysroot, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "hello.wasm").is_file()
+    assert "deleted: true" in result.stdout
+
+
+def test_run_passes_arguments_environment_stdin_directories_and_exit_status(full_sysroot, tmp_path):
+    source = tmp_path / "echo.cr"
+    source.write_text(textwrap.dedent("""\
+        puts ARGV.join("|")
+        puts ENV["GREETING"]? || "no greeting"
+        puts ENV["HOME"]? || "no home"
+        puts STDIN.gets_to_end.upcase
+        File.write("data/out.txt", "written by wasm")
+        STDERR.puts "to stderr"
+        exit 3
+        """))
+    assert run_cwpkg("link", str(source), env=full_sysroot).returncode == 0
+    (tmp_path / "shared").mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "cwpkg", "run", "--dir", f"{tmp_path / 'shared'}::data", "--env", "GREETING=hi there",
+         str(tmp_path / "echo.wasm"), "a b", "--c", "-d"],
+        input="piped in\n", capture_output=True, text=True, cwd=tmp_path, env={**full_sysroot, "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 3
+    assert result.stdout == "a b|--c|-d\nhi there\nno home\nPIPED IN\n"
+    assert result.stderr == "to stderr\n"
+    assert (tmp_path / "shared" / "out.txt").read_text() == "written by wasm"
+
+
+def test_missing_libraries_are_named_or_installed(full_sysroot, tmp_path):
+    """From an empty sysroot: --no-install names the recipes and changes nothing; without it, the
+    driver builds them (from the shared source cache) and the program runs."""
+    env = {**full_sysroot, "CWPKG_SYSROOT": str(tmp_path / "fresh")}
+    source = REPO / "examples" / "gzip.cr"
+    module = tmp_path / "gzip.wasm"
+    refused = run_cwpkg("link", str(source), "-o", str(module), "--no-install", env=env)
+    assert refused.returncode == 11
+    assert "needs recipes not installed in" in refused.stderr and "wasi-libc (-lc), zlib (-lz)" in refused.stderr
+    assert "fix: cwpkg install wasi-libc zlib" in refused.stderr
+    assert not (tmp_path / "fresh").exists() and not module.exists()
+    result = run_cwpkg("link", str(source), "-o", str(module), "--run", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "built: wasi-libc, zlib; installed: wasi-libc, zlib" in result.stderr
+    assert result.stdout == (REPO / "examples" / "gzip.expected").read_text()
+
+
+def test_plain_crystal_build_works_after_cwpkg_env(full_sysroot, tmp_path):
+    shutil.copy(REPO / "examples" / "bigint.cr", tmp_path / "app.cr")
+    script = (f'eval "$({sys.executable} -m cwpkg env --shell)" && '
+              "crystal build app.cr --target wasm32-wasi -o app.wasm")
+    build = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                           env={**full_sysroot, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert build.returncode == 0, build.stdout + build.stderr
+    result = run_cwpkg("run", str(tmp_path / "app.wasm"), env=full_sysroot)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (REPO / "examples" / "bigint.expected").read_text()
+
+
+def test_cmake_toolchain_file_builds_c_against_the_sysroot(full_sysroot, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "CMakeLists.txt").write_text(textwrap.dedent("""\
+        cmake_minimum_required(VERSION 3.13)
+        project(zversion C)
+        find_package(ZLIB REQUIRED)
+        add_executable(zversion main.c)
+        target_link_libraries(zversion ZLIB::ZLIB)
+        """))
+    (project / "main.c").write_text('#include <stdio.h>\n#include <zlib.h>\n'
+                                    'int main(void) { printf("zlib %s\\n", zlibVersion()); return 0; }\n')
+    script = (f'eval "$({sys.executable} -m cwpkg env --shell)" && '
+              'cmake -S project -B build -DCMAKE_TOOLCHAIN_FILE="$CWPKG_CMAKE_TOOLCHAIN" >/dev/null && '
+              "cmake --build build >/dev/null")
+    build = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                           env={**full_sysroot, "PATH": "/usr/bin:/bin"})
+    assert build.returncode == 0, build.stdout + build.stderr
+    result = run_cwpkg("run", str(tmp_path / "build" / "zversion.wasm"), env=full_sysroot)
+    assert result.stdout == "zlib 1.2.13\n"
+
+
+def test_asyncify_runs_when_the_program_imports_it(full_sysroot, tmp_path):
+    """A C object that calls the asyncify module's controls cannot even be instantiated unless
+    wasm-opt's Asyncify pass implemented them; after `cwpkg link` it runs and exports the API."""
+    source = tmp_path / "uses_asyncify.c"
+    source.write_text(textwrap.dedent("""\
+        #include <stdio.h>
+        __attribute__((import_module("asyncify"), import_name("stop_unwind"))) void asyncify_stop_unwind(void);
+        int main(void) { asyncify_stop_unwind(); puts("asyncify is there"); return 0; }
+        """))
+    clang = run_cwpkg("toolchain").stdout.split("clang     ")[1].split()[0]
+    obj = tmp_path / "uses_asyncify.o"
+    subprocess.run([clang, "--target=wasm32-wasi", f"--sysroot={full_sysroot['CWPKG_SYSROOT']}", "-c", str(source),
+                    "-o", str(obj)], check=True)
+    result = run_cwpkg("link", str(obj), "-o", str(tmp_path / "a.wasm"), "--run", env=full_sysroot)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "asyncify is there\n"
+    assert "--asyncify --pass-arg=asyncify-ignore-imports" in result.stderr and "wasm-opt version" in result.stderr
+    module = wasmtime.Module.from_file(wasmtime.Engine(), str(tmp_path / "a.wasm"))
+    assert {"asyncify_start_unwind", "asyncify_stop_rewind"} <= {export.name for export in module.exports}
+    assert all(entry.module != "asyncify" for entry in module.imports)
+
+
+def test_optimize_and_strip_make_a_smaller_module_with_the_same_output(full_sysroot, tmp_path):
+    source = REPO / "examples" / "regex.cr"
+    plain = run_cwpkg("link", str(source), "-o", str(tmp_path / "plain.wasm"), "--run", env=full_sysroot,
+                      cwd=tmp_path)
+    small = run_cwpkg("link", str(source), "-o", str(tmp_path / "small.wasm"), "-O", "--strip", "--run",
+                      env=full_sysroot, cwd=tmp_path)
+    assert plain.returncode == small.returncode == 0, small.stderr
+    assert small.stdout == plain.stdout == (REPO / "examples" / "regex.expected").read_text()
+    assert (tmp_path / "small.wasm").stat().st_size < (tmp_path / "plain.wasm").stat().st_size * 0.8

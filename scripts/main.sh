@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: set up, build the whole sysroot, run every recipe's test program
-# under wasmtime. Extra arguments go to `cwpkg install` (for example --sysroot DIR or -j 4).
+# under wasmtime, then link every Crystal example against the sysroot and run it under wasmtime.
+# Extra arguments go to `cwpkg install` (for example --sysroot DIR or -j 4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/cwpkg install --all --check "$@"
+sysroot=()
+for ((i = 1; i <= $#; i++)); do  # the examples use the sysroot the install used
+    if [ "${!i}" = "--sysroot" ]; then j=$((i + 1)); sysroot=(--sysroot "${!j}"); fi
+done
+mkdir -p build/examples
+for example in examples/*.cr; do
+    name=$(basename "$example" .cr)
+    echo "== $example"
+    (cd build/examples && ../../.venv/bin/cwpkg link "../../$example" -o "$name.wasm" --run "${sysroot[@]}")
+done

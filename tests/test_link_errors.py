@@ -112,3 +112,20 @@ def test_a_compat_patch_that_does_not_apply_names_itself_and_caches_nothing(isol
     assert result.returncode == 6
     assert "patches/crystal/1.6.0/zz-stale.patch" in result.stderr and "Crystal 1.6.0" in result.stderr
     assert snapshot(tmp_path / "cache") == before
+
+
+def test_compat_patches_for_the_installed_compiler_apply_once(tmp_path):
+    """The patched standard library is made once per compiler version and patch set, then reused."""
+    from cwpkg.crystal import find_crystal
+    from cwpkg.crystal_compat import compat_patches, compat_stdlib
+
+    compiler = find_crystal()
+    patches = compat_patches(REPO, compiler.version)
+    assert patches, f"Crystal {compiler.version} is installed here; its compat patches should exist"
+    first = compat_stdlib(compiler, REPO, tmp_path)
+    assert first.patches == patches and first.path != compiler.stdlib
+    assert "LibC.fstat" in (first.path / "crystal" / "system" / "wasi" / "file_descriptor.cr").read_text()
+    marker = first.path / "reused"
+    marker.write_text("")
+    assert compat_stdlib(compiler, REPO, tmp_path).path == first.path and marker.exists()
+    assert "LibC.fstat" not in (compiler.stdlib / "crystal" / "system" / "wasi" / "file_descriptor.cr").read_text()

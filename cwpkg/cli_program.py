@@ -59,7 +59,9 @@ def add_program_commands(command: Adder) -> None:
     link.add_argument("--strip", action="store_true", help="remove debug information and producers")
     link.add_argument("--stack-size", type=_stack_size, default=STACK_SIZE, metavar="BYTES",
                       help=f"stack size of the module (default {STACK_SIZE >> 20}M)")
-    link.add_argument("--run", action="store_true", help="then run it under wasmtime, with the current directory")
+    link.add_argument("--run", action="store_true",
+                      help="then run it under wasmtime (with the current directory, unless --dir says otherwise)")
+    add_run_options(link)
     link.set_defaults(handler=cmd_link)
     link.epilog = ("after --: flags for crystal (APP.cr), or for the linker, such as -lgmp (APP.o)\n\n"
                    + (link.epilog or ""))
@@ -143,7 +145,7 @@ def cmd_link(context: Context) -> int:
         print(summary)
         return 0
     context.say(summary)
-    return run_with_options(context, result.output, [], default_dirs=["."])
+    return run_with_options(context, result.output, [], default_dirs=(".",))
 
 
 def _spec_sources(context: Context, version: str) -> tuple[list[Path], Path]:
@@ -203,7 +205,7 @@ def cmd_env(context: Context) -> int:
     return 0
 
 
-def _preopens(specs: list[str]) -> list[tuple[Path, str]]:
+def _preopens(specs: list[str] | tuple[str, ...]) -> list[tuple[Path, str]]:
     preopens = []
     for spec in specs:
         host, _, guest = spec.partition("::")
@@ -227,14 +229,12 @@ def _environment(specs: list[str]) -> dict[str, str]:
     return env
 
 
-def run_with_options(context: Context, module: Path, args: list[str], default_dirs: list[str] | None = None) -> int:
+def run_with_options(context: Context, module: Path, args: list[str], default_dirs: tuple[str, ...] = ()) -> int:
     options = context.options
     if not is_linked_program(module):
-        raise UsageError(f"{module}: not a linked WebAssembly module",
-                         hint="make one with `cwpkg link APP.cr`" if module.suffix == ".cr" or module.is_file() else None)
-    dirs = getattr(options, "dir", None) or default_dirs or []
-    result = run_module(module, args, env=_environment(getattr(options, "env", [])), preopens=_preopens(dirs),
-                        capture=False, argv0=module.name, timeout=getattr(options, "timeout", None))
+        raise UsageError(f"{module}: not a linked WebAssembly module", hint="make one with `cwpkg link APP.cr`")
+    result = run_module(module, args, env=_environment(options.env), preopens=_preopens(options.dir or default_dirs),
+                        capture=False, argv0=module.name, timeout=options.timeout)
     if result.trap:
         print(f"cwpkg: {module.name}: {result.trap}", file=sys.stderr)
     return result.exit_code

@@ -10,6 +10,7 @@ from pathlib import Path
 from cwpkg import __version__
 from cwpkg.atomic import write_text_atomically
 from cwpkg.checks import require_all_passed, run_check
+from cwpkg.cli_reproducible import add_lockfile_option, add_reproducibility_commands, install_from_bundle, locked_archives
 from cwpkg.cli_program import add_program_commands
 from cwpkg.context import Context, install_packages, jobs_argument, toolchain_for
 from cwpkg.errors import EXIT_CODES, BuildError, CwpkgError, SysrootError, UsageError
@@ -56,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="packages built in parallel, and make's -j (default: number of cores)")
     install.add_argument("--explain", action="store_true", help="say why each package is (re)built")
     install.add_argument("--check", action="store_true", help="then run each package's test program")
+    install.add_argument("--locked", action="store_true",
+                         help="build only what the lockfile records (default: all of it) and insist on its bytes")
+    add_lockfile_option(install)
+    install.add_argument("--from-bundle", metavar="FILE", help="install a bundle made by `cwpkg bundle`, verified")
     install.set_defaults(handler=cmd_install)
 
     uninstall = command("uninstall", "remove packages' files from the sysroot")
@@ -92,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("packages", nargs="*", metavar="PKG")
     check.set_defaults(handler=cmd_check)
     add_program_commands(command)
+    add_reproducibility_commands(command)
     return parser
 
 
@@ -99,10 +105,18 @@ def cmd_install(context: Context) -> int:
     options = context.options
     if options.all and options.packages:
         raise UsageError("give package names or --all, not both")
-    if not options.all and not options.packages:
-        raise UsageError("name the packages to install, or use --all")
-    requested = context.book.names() if options.all else list(dict.fromkeys(options.packages))
-    recipes = install_packages(context, requested, options.jobs, options.explain)
+    expected: dict[str, str] = {}
+    if options.from_bundle:
+        if options.all or options.packages or options.locked:
+            raise UsageError("--from-bundle installs the bundle's packages: give no names, --all or --locked")
+        return install_from_bundle(context, Path(options.from_bundle))
+    if options.locked:
+        requested, expected = locked_archives(context, [] if options.all else list(dict.fromkeys(options.packages)))
+    elif not options.all and not options.packages:
+        raise UsageError("name the packages to install, or use --all (or --locked)")
+    else:
+        requested = context.book.names() if options.all else list(dict.fromkeys(options.packages))
+    recipes = install_packages(context, requested, options.jobs, options.explain, expected_archives=expected)
     if options.check:
         return _run_checks(context, [r for r in recipes if r.test is not None], context.sysroot)
     return 0

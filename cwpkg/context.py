@@ -7,9 +7,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from cwpkg.binary_cache import binary_cache_from_environment
 from cwpkg.download import Downloader
 from cwpkg.engine import InstallRun
-from cwpkg.errors import SysrootError, UsageError
+from cwpkg.errors import FetchError, SysrootError, UsageError
 from cwpkg.layout import cache_dir, default_sysroot, find_recipe_root
 from cwpkg.recipe import Recipe
 from cwpkg.recipebook import RecipeBook
@@ -58,8 +59,11 @@ class Context:
             raise SysrootError(f"sysroot {root} exists and is not a directory", hint="choose another --sysroot")
         return Sysroot(root)
 
+    def downloader(self) -> Downloader:
+        return Downloader(quiet=self.quiet)
+
     def source_cache(self) -> SourceCache:
-        return SourceCache(cache_dir(), Downloader(quiet=self.quiet))
+        return SourceCache(cache_dir(), self.downloader())
 
 
 def toolchain_for(context: Context) -> Toolchain:
@@ -67,10 +71,13 @@ def toolchain_for(context: Context) -> Toolchain:
 
 
 def install_packages(context: Context, requested: list[str], jobs: int, explain: bool,
-                     summary_to=sys.stdout) -> list[Recipe]:
+                     summary_to=sys.stdout, expected_archives: dict[str, str] | None = None,
+                     build: bool = True) -> list[Recipe]:
     """Installs `requested` and their dependencies; returns them all, dependencies first.
 
-    The one-line summary goes to `summary_to`: stderr where stdout belongs to a program's output.
+    With `expected_archives` (from the lockfile) and a binary cache configured, verified archives
+    from the cache are installed first; `build=False` then refuses to build what is left. The
+    one-line summary goes to `summary_to`: stderr where stdout belongs to a program's output.
     """
     book = context.book
     recipes = book.with_dependencies(requested)
@@ -78,8 +85,17 @@ def install_packages(context: Context, requested: list[str], jobs: int, explain:
     sysroot = context.sysroot
     run = InstallRun(book, toolchain, sysroot, context.source_cache(), jobs, context.say)
     run.plan(recipes, requested)
+    run.expected_archives = expected_archives or {}
     created = not sysroot.root.exists()
+    cache = binary_cache_from_environment(context.downloader()) if run.expected_archives else None
     try:
+        if cache is not None and run.needs_source():
+            with sysroot.locked(context.say):
+                run.restore_from(cache)
+        if not build and run.needs_source():
+            raise FetchError("not in the binary cache (or refused): "
+                             + ", ".join(recipe.name for recipe in run.needs_source()),
+                             hint="push them from a machine that built them: cwpkg cache push")
         for recipe in run.needs_source():  # fail on a bad download before touching the sysroot
             run.sources.fetch(recipe)
         with sysroot.locked(context.say):
@@ -94,5 +110,7 @@ def install_packages(context: Context, requested: list[str], jobs: int, explain:
     if not run.built and not run.installed:
         print(f"nothing to do: {', '.join(requested)} up to date in {sysroot.root}", file=summary_to)
     else:
-        print(f"built: {', '.join(run.built) or '-'}; installed: {', '.join(run.installed) or '-'}", file=summary_to)
+        restored = f"; from the binary cache: {', '.join(run.restored)}" if run.restored else ""
+        print(f"built: {', '.join(run.built) or '-'}; installed: {', '.join(run.installed) or '-'}{restored}",
+              file=summary_to)
     return recipes

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cwpkg.binary_cache import BinaryCache, verified_archive
 from cwpkg.digest import file_sha256
-from cwpkg.errors import BuildError, CwpkgError
+from cwpkg.errors import BuildError, CwpkgError, IntegrityError
 from cwpkg.identity import plan_identities
 from cwpkg.package_build import PackageBuild
 from cwpkg.recipe import Recipe
@@ -122,6 +123,8 @@ class InstallRun:
         self.built: list[str] = []
         self.installed: list[str] = []
         self.errors: list[BaseException] = []
+        self.expected_archives: dict[str, str] = {}  # name -> sha256 the lockfile promises
+        self.restored: list[str] = []  # installed from the binary cache
         self._lock = threading.Lock()
 
     def plan(self, recipes: list[Recipe], requested: list[str]) -> None:
@@ -133,6 +136,10 @@ class InstallRun:
             for recipe in recipes
         ]
         self.requested = requested
+
+    def up_to_date(self) -> set[str]:
+        needed = {recipe.name for recipe in self.needs_source()}
+        return {package.recipe.name for package in self.packages if package.recipe.name not in needed}
 
     def needs_source(self) -> list[Recipe]:
         """Packages not installed with their current identity: the ones that may have to be built."""
@@ -171,15 +178,40 @@ class InstallRun:
         with self._lock:
             self.built.append(recipe.name)
 
+    def restore_from(self, cache: BinaryCache) -> None:
+        """Installs, from the binary cache, each package that needs a build and whose archive the lock
+        vouches for; the others are left to the build. The caller holds the sysroot lock."""
+        wanted = {recipe.name for recipe in self.needs_source()}
+        for package in self.packages:
+            name, expected = package.recipe.name, self.expected_archives.get(package.recipe.name)
+            if name not in wanted or expected is None:
+                continue
+            download = package.archive.with_name(f"{name}.from-cache")
+            download.parent.mkdir(parents=True, exist_ok=True)
+            problem = verified_archive(cache, package.identity, expected, download, f"{name} (binary cache)")
+            if problem is not None:
+                self.say(f"{name}: {problem}; it will be built")
+                continue
+            os.replace(download, package.archive)
+            self._install(package)
+            self.restored.append(name)
+
     def _install(self, package: PlannedPackage) -> None:
         recipe = package.recipe
+        archive_sha256 = file_sha256(package.archive)
+        expected = self.expected_archives.get(recipe.name)
+        if expected is not None and archive_sha256 != expected:
+            package.archive.unlink()  # never installed, never reused
+            raise IntegrityError(f"{recipe.name}: the build produced an archive with sha256 {archive_sha256}, "
+                                 f"the lockfile records {expected}: same inputs, different bytes",
+                                 hint="this build is not reproducible here; report it with both archives' contents")
         manifest = {
             "version": recipe.version,
             "summary": recipe.summary,
             "license": recipe.license,
             "homepage": recipe.homepage,
             "identity": package.identity,
-            "archive_sha256": file_sha256(package.archive),
+            "archive_sha256": archive_sha256,
             "depends": list(recipe.depends),
             "sources": [{"sha256": source.sha256, "location": source.description} for source in recipe.sources],
             "patches": package.inputs["patches"],
@@ -193,6 +225,11 @@ class InstallRun:
     # -- running SCons ----------------------------------------------------------------------------
 
     def execute(self, explain: bool) -> None:
+        if not self.needs_source():
+            # Every package is installed with its planned identity, which hashes all its inputs, and
+            # its archive is there: nothing to decide. This also holds for a sysroot installed from a
+            # bundle, whose packages SCons never built.
+            return
         bookkeeping = _Bookkeeping([self.sconsign.with_name(self.sconsign.name + ".dblite"),
                                     *(package.input_dir for package in self.packages)])
         for package in self.packages:

@@ -75,6 +75,12 @@ class ProgramError(CwpkgError):
     exit_code = 11
 
 
+class IntegrityError(CwpkgError):
+    """Installed files, or a build's inputs or result, differ from the manifests or the lockfile."""
+
+    exit_code = 12
+
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "unexpected internal error",
@@ -88,5 +94,6 @@ EXIT_CODES: dict[int, str] = {
     SysrootError.exit_code: "sysroot conflict, lock or permission problem",
     CheckFailed.exit_code: "a recipe's test program failed",
     ProgramError.exit_code: "the program does not compile or link",
+    IntegrityError.exit_code: "the sysroot or a build differs from its manifests or the lockfile",
     130: "interrupted",
 }

@@ -40,6 +40,18 @@ def _read_json(path: Path) -> Any:
         return json.load(handle)
 
 
+def _make_directories(directory: Path) -> None:
+    """Creates `directory` and its missing parents with mode 755 whatever the umask, so that an
+    installed tree has the same files and modes for everyone."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for created in reversed(missing):
+        created.mkdir(exist_ok=True)
+        created.chmod(0o755)
+
+
 def tree_files(root: Path) -> dict[str, str]:
     """Relative path -> sha256 (files) or '-> target' (symlinks), for everything below `root`."""
     found: dict[str, str] = {}
@@ -182,7 +194,7 @@ class Sysroot:
                 os.replace(current, backup / relative)
         for relative in new_files:
             destination = self.root / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
+            _make_directories(destination.parent)
             os.replace(tx / "new" / relative, destination)
         self.manifests.mkdir(parents=True, exist_ok=True)
         if new is None:
@@ -225,7 +237,7 @@ class Sysroot:
             for relative in old_files:
                 saved = tx / "backup" / relative
                 if saved.exists() or saved.is_symlink():
-                    (self.root / relative).parent.mkdir(parents=True, exist_ok=True)
+                    _make_directories((self.root / relative).parent)
                     os.replace(saved, self.root / relative)
             self._prune_empty_parents((new or {}).get("files", {}))
             shutil.rmtree(tx)

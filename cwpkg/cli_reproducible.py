@@ -1,0 +1,208 @@
+"""The reproducibility commands: `cwpkg lock`, `verify`, `bundle`, and `install --locked / --from-bundle`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from cwpkg.binary_cache import LOCATION_VARIABLE, BinaryCache, binary_cache_from_environment
+from cwpkg.bundle import install_bundle, open_bundle, write_bundle
+from cwpkg.digest import file_sha256
+from cwpkg.context import Context, install_packages, jobs_argument, toolchain_for
+from cwpkg.errors import IntegrityError, UsageError
+from cwpkg.identity import plan_identities
+from cwpkg.lockfile import LOCK_NAME, describe_difference, lock_fields, read_lock, write_lock
+from cwpkg.recipe import Recipe
+from cwpkg.verify import file_problems, lock_problems
+
+Adder = Callable[[str, str], argparse.ArgumentParser]
+
+
+def add_lockfile_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lockfile", metavar="FILE",
+                        help=f"the lockfile (default: CWPKG_LOCK, else {LOCK_NAME} beside the recipes)")
+
+
+def add_reproducibility_commands(command: Adder) -> None:
+    lock = command("lock", f"build packages as needed and record exactly what they were built from in {LOCK_NAME}")
+    lock.add_argument("packages", nargs="*", metavar="PKG")
+    lock.add_argument("--all", action="store_true", help="every recipe (the lock then holds exactly these)")
+    lock.add_argument("-j", "--jobs", type=jobs_argument, default=os.cpu_count() or 1)
+    add_lockfile_option(lock)
+    lock.set_defaults(handler=cmd_lock)
+
+    verify = command("verify", "check every installed file against its manifest, and the packages against the lock")
+    verify.add_argument("--no-lock", action="store_true", help="check the files only, even if a lockfile exists")
+    add_lockfile_option(verify)
+    verify.set_defaults(handler=cmd_verify)
+
+    bundle = command("bundle", "pack the installed sysroot into one deterministic archive with its lock and checksums")
+    bundle.add_argument("packages", nargs="*", metavar="PKG", help="only these and their dependencies (default: all)")
+    bundle.add_argument("-o", "--output", required=True, metavar="FILE.tar.gz")
+    bundle.set_defaults(handler=cmd_bundle)
+
+    cache = command("cache", f"the binary cache of built packages ({LOCATION_VARIABLE}: a directory or an http(s) URL)")
+    actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
+    push = actions.add_parser("push", help="publish installed packages' archives (default: all installed)")
+    push.add_argument("packages", nargs="*", metavar="PKG")
+    pull = actions.add_parser("pull", help="install locked packages from the cache only, verified against the lock")
+    pull.add_argument("packages", nargs="*", metavar="PKG")
+    add_lockfile_option(pull)
+    actions.add_parser("list", help="what the cache holds")
+    gc = actions.add_parser("gc", help="remove the entries the lockfile does not name")
+    add_lockfile_option(gc)
+    cache.set_defaults(handler=cmd_cache)
+
+
+def lockfile_path(context: Context) -> Path:
+    chosen = getattr(context.options, "lockfile", None) or os.environ.get("CWPKG_LOCK")
+    return Path(chosen).resolve() if chosen else context.book.root / LOCK_NAME
+
+
+def _current_fields(context: Context, recipes: list[Recipe]) -> dict[str, dict]:
+    """name -> lock fields from the recipes and toolchain as they are now (no archive sha256 yet)."""
+    identities = plan_identities(recipes, context.book, toolchain_for(context))
+    return {recipe.name: lock_fields(recipe.version, identities[recipe.name][1], identities[recipe.name][0], "")
+            for recipe in recipes}
+
+
+def installed_lock_entries(context: Context, recipes: list[Recipe]) -> dict[str, dict]:
+    """Lock entries for installed `recipes`, which must be installed from what the recipes give now."""
+    installed = context.sysroot.installed()
+    entries = {}
+    for name, fields in _current_fields(context, recipes).items():
+        manifest = installed.get(name)
+        if manifest is None or manifest["identity"] != fields["identity"]:
+            raise IntegrityError(f"{name} in {context.sysroot.root} is not what its recipe builds now",
+                                 hint=f"cwpkg install {name}, then run this again")
+        entries[name] = {**fields, "archive_sha256": manifest["archive_sha256"]}
+    return entries
+
+
+def cmd_lock(context: Context) -> int:
+    options = context.options
+    if options.all == bool(options.packages):
+        raise UsageError("name the packages to lock, or use --all (not both)")
+    names = context.book.names() if options.all else options.packages
+    recipes = install_packages(context, names, options.jobs, explain=False)
+    path = lockfile_path(context)
+    entries = {} if options.all or not path.exists() else {name: entry.fields for name, entry in read_lock(path).items()}
+    entries.update(installed_lock_entries(context, recipes))
+    write_lock(path, entries)
+    print(f"locked {len(recipes)} packages in {path}")
+    return 0
+
+
+def locked_archives(context: Context, requested: list[str]) -> tuple[list[str], dict[str, str]]:
+    """For `install --locked`: the packages to install (default: all the lock holds) and the archive
+    sha256 each build must produce. Refuses, naming the input, anything whose inputs changed."""
+    path = lockfile_path(context)
+    locked = read_lock(path)
+    names = requested or sorted(locked)
+    recipes = context.book.with_dependencies(names)
+    differences = []
+    for name, fields in _current_fields(context, recipes).items():
+        if name not in locked:
+            differences.append(f"{name}: not in the lock")
+        elif locked[name].identity != fields["identity"]:
+            differences.append(f"{name}: {describe_difference(locked[name], fields)}")
+    if differences:
+        raise IntegrityError(f"{path}: the build inputs differ from the lock: " + "; ".join(differences),
+                             hint="build what the lock records, or update it with `cwpkg lock`")
+    return names, {recipe.name: locked[recipe.name].archive_sha256 for recipe in recipes}
+
+
+def cmd_verify(context: Context) -> int:
+    sysroot = context.sysroot
+    if not sysroot.installed():
+        raise UsageError(f"nothing is installed in {sysroot.root}")
+    problems = file_problems(sysroot)
+    path = lockfile_path(context)
+    checked_lock = not context.options.no_lock and path.exists()
+    if checked_lock:
+        problems += lock_problems(sysroot, read_lock(path))
+    for problem in problems:
+        print(problem)
+    installed = sysroot.installed()
+    files = sum(len(manifest["files"]) for manifest in installed.values())
+    if problems:
+        raise IntegrityError(f"{sysroot.root}: {len(problems)} differences from the manifests"
+                             + (f" and {path}" if checked_lock else ""))
+    print(f"ok: {files} files of {len(installed)} packages match their manifests"
+          + (f" and {path}" if checked_lock else ""))
+    return 0
+
+
+def cmd_bundle(context: Context) -> int:
+    sysroot = context.sysroot
+    installed = sysroot.installed()
+    if not installed:
+        raise UsageError(f"nothing is installed in {sysroot.root}", hint="cwpkg install --all first")
+    output = Path(context.options.output).resolve()
+    names = context.options.packages or sorted(installed)
+    with sysroot.locked(context.say, shared=True), tempfile.TemporaryDirectory(prefix="cwpkg-bundle-") as scratch:
+        entries = installed_lock_entries(context, context.book.with_dependencies(names))
+        digest = write_bundle(sysroot, entries, output, Path(scratch))
+    print(f"{digest}  {output} ({len(entries)} packages)")
+    return 0
+
+
+def install_from_bundle(context: Context, bundle: Path) -> int:
+    sysroot = context.sysroot
+    if not bundle.is_file():
+        raise UsageError(f"{bundle}: no such bundle")
+    with tempfile.TemporaryDirectory(prefix="cwpkg-unbundle-") as scratch:
+        packages, _ = open_bundle(bundle, Path(scratch))  # everything is verified before the sysroot changes
+        with sysroot.locked(context.say):
+            names = install_bundle(sysroot, packages)
+    print(f"installed from {bundle.name}: {', '.join(names)}")
+    return 0
+
+
+def _binary_cache(context: Context) -> BinaryCache:
+    cache = binary_cache_from_environment(context.downloader())
+    if cache is None:
+        raise UsageError("no binary cache configured",
+                         hint=f"set {LOCATION_VARIABLE} to a directory or an http(s) URL")
+    return cache
+
+
+def cmd_cache(context: Context) -> int:
+    options = context.options
+    cache = _binary_cache(context)
+    if options.action == "list":
+        for identity, entry in sorted(cache.entries().items(), key=lambda item: (item[1].get("name", ""), item[0])):
+            print(f"{entry.get('name', '?'):12} {entry.get('version', '?'):28} {identity[:16]}  "
+                  f"sha256 {entry.get('archive_sha256', '?')[:16]}")
+        return 0
+    if options.action == "push":
+        return _push(context, cache)
+    if options.action == "pull":
+        names, expected = locked_archives(context, options.packages)
+        recipes = install_packages(context, names, 1, False, expected_archives=expected, build=False)
+        print(f"pulled {len(recipes)} packages from {cache.describe()}")
+        return 0
+    referenced = {entry.identity for entry in read_lock(lockfile_path(context)).values()}
+    stale = sorted(set(cache.entries()) - referenced)
+    cache.remove(stale)
+    print(f"removed {len(stale)} entries the lock does not name from {cache.describe()}")
+    return 0
+
+
+def _push(context: Context, cache: BinaryCache) -> int:
+    sysroot = context.sysroot
+    installed = sysroot.installed()
+    names = context.options.packages or sorted(installed)
+    for name in names:
+        manifest = installed.get(name)
+        archive = sysroot.archive_path(name)
+        if manifest is None or not archive.is_file() or file_sha256(archive) != manifest["archive_sha256"]:
+            raise UsageError(f"{name} is not installed with its archive in {sysroot.root}",
+                             hint=f"cwpkg install {name} first")
+        cache.publish(manifest["identity"], archive, {"name": name, "version": manifest["version"],
+                                                      "archive_sha256": manifest["archive_sha256"]})
+        print(f"pushed {name} {manifest['version']} ({manifest['identity'][:16]}) to {cache.describe()}")
+    return 0

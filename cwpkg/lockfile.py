@@ -1,0 +1,94 @@
+"""`cwpkg.lock`: what a sysroot was built from and what each build produced, to rebuild it exactly.
+
+For every package: recipe version, source and patch checksums, the build identity (the hash of all
+build inputs, toolchain and dependencies included), the parts of it a person can read, and the
+sha256 of the built package archive. `cwpkg install --locked` refuses a build whose inputs differ
+and names the input; a build whose archive differs from the lock is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cwpkg.atomic import write_text_atomically
+from cwpkg.digest import value_sha256
+from cwpkg.errors import RecipeError, UsageError
+from cwpkg.recipe import NAME_RE, SHA256_RE
+
+LOCK_NAME = "cwpkg.lock"
+LOCK_FORMAT = 1
+ENTRY_KEYS = {"version", "sources", "patches", "settings", "toolchain", "depends", "identity", "archive_sha256"}
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: str
+    fields: dict[str, Any]
+
+    @property
+    def identity(self) -> str:
+        return self.fields["identity"]
+
+    @property
+    def archive_sha256(self) -> str:
+        return self.fields["archive_sha256"]
+
+
+def lock_fields(version: str, inputs: dict[str, Any], identity: str, archive_sha256: str) -> dict[str, Any]:
+    """One package's lock entry, from its identity inputs (see identity.py)."""
+    return {
+        "version": version,
+        "sources": inputs["recipe"]["sources"],
+        "patches": {patch["path"]: patch["sha256"] for patch in inputs["patches"]},
+        "settings": value_sha256({"recipe": inputs["recipe"], "build_logic": inputs["build_logic"]}),
+        "toolchain": inputs["toolchain"]["identity"],
+        "depends": inputs["depends"],
+        "identity": identity,
+        "archive_sha256": archive_sha256,
+    }
+
+
+def write_lock(path: Path, packages: dict[str, dict[str, Any]]) -> None:
+    document = {"cwpkg_lock": LOCK_FORMAT, "packages": dict(sorted(packages.items()))}
+    write_text_atomically(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def read_lock(path: Path) -> dict[str, LockedPackage]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no lockfile here", hint="write one with `cwpkg lock --all`") from None
+    except (OSError, ValueError) as error:
+        raise RecipeError(f"{path}: not a cwpkg lockfile: {error}", hint="write it again with `cwpkg lock`") from None
+    if not isinstance(document, dict) or document.get("cwpkg_lock") != LOCK_FORMAT \
+            or not isinstance(document.get("packages"), dict):
+        raise RecipeError(f"{path}: not a cwpkg lockfile of format {LOCK_FORMAT}",
+                          hint="write it again with `cwpkg lock`")
+    locked = {}
+    for name, fields in document["packages"].items():
+        if not NAME_RE.fullmatch(name) or not isinstance(fields, dict) or set(fields) != ENTRY_KEYS \
+                or not all(SHA256_RE.fullmatch(str(fields[key])) for key in ("identity", "archive_sha256")):
+            raise RecipeError(f"{path}: entry {name!r} is malformed (it needs exactly {', '.join(sorted(ENTRY_KEYS))})",
+                              hint="write it again with `cwpkg lock`")
+        locked[name] = LockedPackage(name, fields)
+    return locked
+
+
+def describe_difference(locked: LockedPackage, now: dict[str, Any]) -> str:
+    """What changed between the lock's entry and the fields the current recipes give."""
+    changes = []
+    for key in ("version", "sources", "settings", "toolchain"):
+        if locked.fields[key] != now[key]:
+            changes.append(f"{key} {locked.fields[key]} -> {now[key]}")
+    for patch in sorted(set(locked.fields["patches"]) | set(now["patches"])):
+        before, after = locked.fields["patches"].get(patch), now["patches"].get(patch)
+        if before != after:
+            changes.append(f"patch {patch} " + ("added" if before is None else "removed" if after is None
+                                                else f"sha256 {before[:12]} -> {after[:12]}"))
+    for dependency in sorted(set(locked.fields["depends"]) | set(now["depends"])):
+        if locked.fields["depends"].get(dependency) != now["depends"].get(dependency):
+            changes.append(f"dependency {dependency} changed")
+    return "; ".join(changes) or "build identity differs"

@@ -1,0 +1,62 @@
+"""`cwpkg verify`: every installed file against its package's manifest, and the packages against the lock."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cwpkg.digest import file_sha256
+from cwpkg.lockfile import LockedPackage
+from cwpkg.sysroot import STATE_DIR, Sysroot
+
+# Files of the sysroot directory that belong to no package: cwpkg's state, and the README that a
+# checkout keeps in its default sysroot/.
+OWN_ENTRIES = {STATE_DIR, "README.md"}
+
+
+def _recorded(path: Path) -> str | None:
+    if path.is_symlink():
+        return f"-> {os.readlink(path)}"
+    return file_sha256(path) if path.is_file() else None
+
+
+def file_problems(sysroot: Sysroot) -> list[str]:
+    """Modified, missing and extra files, one line each."""
+    problems = []
+    owners = {}
+    for name, manifest in sysroot.installed().items():
+        for relative, digest in manifest["files"].items():
+            owners[relative] = name
+            actual = _recorded(sysroot.root / relative)
+            if actual is None:
+                problems.append(f"missing:  {relative} ({name})")
+            elif actual != digest:
+                problems.append(f"modified: {relative} ({name})")
+    for directory, subdirs, files in os.walk(sysroot.root):
+        relative_dir = Path(directory).relative_to(sysroot.root)
+        if relative_dir == Path("."):
+            subdirs[:] = [d for d in subdirs if d not in OWN_ENTRIES]
+            files = [f for f in files if f not in OWN_ENTRIES]
+        for name in sorted(files + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]):
+            relative = (relative_dir / name).as_posix()
+            if relative not in owners:
+                problems.append(f"extra:    {relative}")
+    return problems
+
+
+def lock_problems(sysroot: Sysroot, locked: dict[str, LockedPackage]) -> list[str]:
+    """Installed packages that the lock does not describe exactly, and locked ones not installed."""
+    problems = []
+    installed = sysroot.installed()
+    for name, entry in sorted(locked.items()):
+        manifest = installed.get(name)
+        if manifest is None:
+            problems.append(f"lock:     {name} is locked but not installed")
+            continue
+        for key, value in (("version", entry.fields["version"]), ("identity", entry.identity),
+                           ("archive_sha256", entry.archive_sha256)):
+            if manifest.get(key) != value:
+                problems.append(f"lock:     {name} {key} is {manifest.get(key)}, the lock says {value}")
+    for name in sorted(set(installed) - set(locked)):
+        problems.append(f"lock:     {name} is installed but not in the lock")
+    return problems

@@ -1,0 +1,160 @@
+"""The binary cache: a real HTTP store (GET, PUT, DELETE, bearer token) and a local directory, with
+tiny real packages; archives are taken only when the lock vouches for their sha256."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cwpkg
+from tiny import env_for, write_repo
+
+TOKEN = "s3cret-token"
+
+
+class StoreServer:
+    """An HTTP server that stores what is PUT, serves it back, deletes it, and wants a bearer token
+    for changes."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.requests: list[tuple[str, str]] = []
+        store = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _authorized(self) -> bool:
+                if self.headers.get("Authorization") == f"Bearer {TOKEN}":
+                    return True
+                self.send_response(401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return False
+
+            def do_GET(self) -> None:
+                store.requests.append(("GET", self.path))
+                body = store.files.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_PUT(self) -> None:
+                store.requests.append(("PUT", self.path))
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self._authorized():
+                    store.files[self.path] = body
+                    self.send_response(201)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+
+            def do_DELETE(self) -> None:
+                store.requests.append(("DELETE", self.path))
+                if self._authorized():
+                    found = store.files.pop(self.path, None) is not None
+                    self.send_response(204 if found else 404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}/cache"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def store():
+    server = StoreServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def builder(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A checkout that builds and locks the tiny packages, as the team's CI would."""
+    root = tmp_path / "checkout"
+    mirror = write_repo(root)
+    env = env_for(root, mirror, tmp_path / "cache")
+    assert run_cwpkg("lock", "--all", env=env).returncode == 0
+    return root, env
+
+
+def _elsewhere(env: dict[str, str], tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Another machine: empty sysroot and source cache, and no way to download sources."""
+    (tmp_path / "no-mirror").mkdir(parents=True, exist_ok=True)
+    return {**env, "CWPKG_SYSROOT": str(tmp_path / "elsewhere"), "CWPKG_CACHE": str(tmp_path / "cache2"),
+            "CWPKG_MIRRORS": str(tmp_path / "no-mirror"), "CWPKG_RETRIES": "1", "CWPKG_TIMEOUT": "2", **extra}
+
+
+def test_locked_install_restores_from_the_http_cache_without_building(builder, store, tmp_path):
+    root, env = builder
+    pushed = run_cwpkg("cache", "push", env={**env, "CWPKG_BINARY_CACHE": store.base,
+                                              "CWPKG_BINARY_CACHE_TOKEN": TOKEN})
+    assert pushed.returncode == 0, pushed.stderr
+    assert "pushed add 1.0" in pushed.stdout and "pushed twice 1.0" in pushed.stdout
+    other = _elsewhere(env, tmp_path, CWPKG_BINARY_CACHE=store.base)
+    listed = run_cwpkg("cache", "list", env=other)
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == ["add", "twice"]
+    result = run_cwpkg("install", "--locked", env=other)
+    assert result.returncode == 0, result.stderr
+    assert "built: -; installed: add, twice; from the binary cache: add, twice" in result.stdout
+    assert not (tmp_path / "cache2" / "sources").exists(), "no source was fetched"
+    assert run_cwpkg("verify", env=other).returncode == 0
+
+
+def test_a_tampered_cached_archive_is_refused_and_the_package_built(builder, store, tmp_path):
+    root, env = builder
+    assert run_cwpkg("cache", "push", env={**env, "CWPKG_BINARY_CACHE": store.base,
+                                            "CWPKG_BINARY_CACHE_TOKEN": TOKEN}).returncode == 0
+    archive = next(path for path in store.files if path.endswith(".tar.gz") and
+                   store.files[path.replace(".tar.gz", ".json")].count(b'"add"'))
+    store.files[archive] = store.files[archive][:-1] + bytes([store.files[archive][-1] ^ 1])
+    other = {**_elsewhere(env, tmp_path, CWPKG_BINARY_CACHE=store.base), "CWPKG_MIRRORS": env["CWPKG_MIRRORS"]}
+    result = run_cwpkg("install", "--locked", env=other)
+    assert result.returncode == 0, result.stderr
+    assert "add: refused the binary cache's archive: sha256" in result.stderr and "it will be built" in result.stderr
+    assert "built: add; installed: twice, add; from the binary cache: twice" in result.stdout
+    assert run_cwpkg("verify", env=other).returncode == 0
+    pulled = run_cwpkg("cache", "pull", env={**_elsewhere(env, tmp_path / "third", CWPKG_BINARY_CACHE=store.base)})
+    assert pulled.returncode == 4 and "not in the binary cache (or refused): add" in pulled.stderr
+
+
+def test_publishing_needs_the_token(builder, store):
+    root, env = builder
+    result = run_cwpkg("cache", "push", env={**env, "CWPKG_BINARY_CACHE": store.base})
+    assert result.returncode == 4
+    assert "was refused (401)" in result.stderr and "CWPKG_BINARY_CACHE_TOKEN" in result.stderr
+    assert not store.files
+
+
+def test_directory_cache_push_list_gc_and_pull(builder, tmp_path):
+    root, env = builder
+    directory = tmp_path / "binary-cache"
+    cached = {**env, "CWPKG_BINARY_CACHE": str(directory)}
+    assert run_cwpkg("cache", "push", env=cached).returncode == 0
+    (directory / ("0" * 64 + ".json")).write_text('{"name": "old", "version": "0.9", "archive_sha256": "x"}\n')
+    (directory / ("0" * 64 + ".tar.gz")).write_bytes(b"old")
+    assert "old" in run_cwpkg("cache", "list", env=cached).stdout
+    collected = run_cwpkg("cache", "gc", env=cached)
+    assert collected.returncode == 0 and "removed 1 entries" in collected.stdout
+    assert sorted(path.suffix for path in directory.iterdir()) == [".gz", ".gz", ".json", ".json"]
+    pulled = run_cwpkg("cache", "pull", env=_elsewhere(cached, tmp_path))
+    assert pulled.returncode == 0, pulled.stderr
+    assert "pulled 2 packages" in pulled.stdout
+
+
+def test_cache_commands_need_a_cache(builder):
+    root, env = builder
+    result = run_cwpkg("cache", "list", env=env)
+    assert result.returncode == 2 and "set CWPKG_BINARY_CACHE" in result.stderr

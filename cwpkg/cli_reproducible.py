@@ -9,7 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cwpkg.binary_cache import LOCATION_VARIABLE, BinaryCache, binary_cache_from_environment
+from cwpkg.atomic import write_text_atomically
 from cwpkg.bundle import install_bundle, open_bundle, write_bundle
+from cwpkg.ci_template import TEMPLATES
 from cwpkg.digest import file_sha256
 from cwpkg.context import Context, install_packages, jobs_argument, toolchain_for
 from cwpkg.errors import IntegrityError, UsageError
@@ -55,6 +57,13 @@ def add_reproducibility_commands(command: Adder) -> None:
     gc = actions.add_parser("gc", help="remove the entries the lockfile does not name")
     add_lockfile_option(gc)
     cache.set_defaults(handler=cmd_cache)
+
+    template = command("ci-template", "write a CI workflow that builds the locked sysroot, verifies and bundles it")
+    template.add_argument("system", choices=sorted(TEMPLATES))
+    template.add_argument("-o", "--output", metavar="FILE", help="where (default: the system's usual place, "
+                                                                 "in the checkout)")
+    template.add_argument("--force", action="store_true", help="replace an existing file")
+    template.set_defaults(handler=cmd_ci_template)
 
 
 def lockfile_path(context: Context) -> Path:
@@ -205,4 +214,16 @@ def _push(context: Context, cache: BinaryCache) -> int:
         cache.publish(manifest["identity"], archive, {"name": name, "version": manifest["version"],
                                                       "archive_sha256": manifest["archive_sha256"]})
         print(f"pushed {name} {manifest['version']} ({manifest['identity'][:16]}) to {cache.describe()}")
+    return 0
+
+
+def cmd_ci_template(context: Context) -> int:
+    options = context.options
+    default_path, text = TEMPLATES[options.system]
+    path = Path(options.output) if options.output else context.book.root / default_path
+    if path.exists() and not options.force:
+        raise UsageError(f"{path} exists", hint="use --force to replace it, or -o to write elsewhere")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(path, text)
+    print(f"wrote {path}")
     return 0

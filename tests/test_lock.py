@@ -204,3 +204,24 @@ def test_a_changed_bundle_is_refused_before_the_sysroot_changes(tiny, tmp_path, 
     assert result.returncode == 12
     assert message in result.stderr
     assert not (tmp_path / "target").exists()
+
+
+def test_ci_template_is_a_workflow_of_valid_cwpkg_commands(tmp_path):
+    import shlex
+
+    import yaml
+
+    from cwpkg.cli import build_parser
+
+    workflow = tmp_path / "wf.yml"
+    result = run_cwpkg("ci-template", "github", "-o", str(workflow))
+    assert result.returncode == 0, result.stderr
+    steps = yaml.safe_load(workflow.read_text())["jobs"]["sysroot"]["steps"]
+    commands = [shlex.split(step["run"].split("|")[0]) for step in steps if "run" in step and "cwpkg " in step["run"]]
+    assert [command[1] for command in commands] == ["install", "verify", "check", "cache", "bundle"]
+    assert ["--locked"] == commands[0][2:]
+    for command in commands:
+        build_parser().parse_args(command[1:])  # every step is a command line cwpkg accepts
+    assert any(step.get("uses", "").startswith("actions/upload-artifact") for step in steps)
+    again = run_cwpkg("ci-template", "github", "-o", str(workflow))
+    assert again.returncode == 2 and "exists" in again.stderr and "--force" in again.stderr

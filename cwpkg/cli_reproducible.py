@@ -128,11 +128,12 @@ def cmd_verify(context: Context) -> int:
     sysroot = context.sysroot
     if not sysroot.installed():
         raise UsageError(f"nothing is installed in {sysroot.root}")
-    problems = file_problems(sysroot)
     path = lockfile_path(context)
     checked_lock = not context.options.no_lock and path.exists()
-    if checked_lock:
-        problems += lock_problems(sysroot, read_lock(path))
+    with sysroot.locked(context.say, shared=True):  # an interrupted change is recovered first
+        problems = file_problems(sysroot)
+        if checked_lock:
+            problems += lock_problems(sysroot, read_lock(path))
     for problem in problems:
         print(problem)
     installed = sysroot.installed()

@@ -13,7 +13,7 @@ from cwpkg.checks import require_all_passed, run_check
 from cwpkg.cli_reproducible import add_lockfile_option, add_reproducibility_commands, install_from_bundle, locked_archives
 from cwpkg.cli_program import add_program_commands
 from cwpkg.context import Context, install_packages, jobs_argument, toolchain_for
-from cwpkg.errors import EXIT_CODES, BuildError, CwpkgError, SysrootError, UsageError
+from cwpkg.errors import EXIT_CODES, BuildError, CwpkgError, SysrootError, UsageError, disk_full_error, is_disk_full
 from cwpkg.package_build import PackageBuild
 from cwpkg.sdk import install_toolchain, load_toolchain_recipe
 from cwpkg.suite import SuiteResult, describe_result, require_suites_ok, run_suite
@@ -286,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as error:  # a bug: one line for the user, the traceback with CWPKG_DEBUG=1
+        if is_disk_full(error):
+            full = disk_full_error(error)
+            print(f"cwpkg: error: {full}", file=sys.stderr)
+            return full.exit_code
         if os.environ.get("CWPKG_DEBUG"):
             raise
         print(f"cwpkg: internal error: {type(error).__name__}: {error}\n  fix: run again with CWPKG_DEBUG=1 "

@@ -20,7 +20,7 @@ from typing import Any
 
 from cwpkg.binary_cache import BinaryCache, verified_archive
 from cwpkg.digest import file_sha256
-from cwpkg.errors import BuildError, CwpkgError, IntegrityError
+from cwpkg.errors import BuildError, CwpkgError, IntegrityError, is_disk_full
 from cwpkg.identity import plan_identities
 from cwpkg.package_build import PackageBuild
 from cwpkg.recipe import Recipe
@@ -104,6 +104,22 @@ class _PackageAction:
 
     def __call__(self, target, source, env) -> int:
         return self.step.__self__.guarded(lambda: self.step(self.package))
+
+
+class _WithoutActionFailures:
+    """stderr while SCons runs, minus its "scons: *** [target] Error 1" lines: a failing action has
+    already handed its error to cwpkg, which reports it once, as its only error line."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        if text.startswith("scons: *** [") and "] Error " in text:
+            return len(text)
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
 
 
 class InstallRun:
@@ -232,9 +248,9 @@ class InstallRun:
             return
         bookkeeping = _Bookkeeping([self.sconsign.with_name(self.sconsign.name + ".dblite"),
                                     *(package.input_dir for package in self.packages)])
-        for package in self.packages:
-            package.write_input_files()
         try:
+            for package in self.packages:
+                package.write_input_files()
             self._run_scons(explain)
         except BaseException:
             if not self.built and not self.installed:
@@ -248,19 +264,20 @@ class InstallRun:
         argv = ["scons", "-f", str(SCONSTRUCT), "-Q", "-s", f"-j{self.jobs}", "--no-site-dir",
                 "--warn=no-all", *(["--debug=explain"] if explain else [])]
         saved_argv, saved_flags = sys.argv, os.environ.pop("SCONSFLAGS", None)
-        _active, sys.argv = self, argv
+        saved_stderr = sys.stderr
+        _active, sys.argv, sys.stderr = self, argv, _WithoutActionFailures(saved_stderr)
         status: int | str | None = 0
         try:
             SCons.Script.main()
         except SystemExit as stop:
             status = stop.code
         finally:
-            _active, sys.argv = None, saved_argv
+            _active, sys.argv, sys.stderr = None, saved_argv, saved_stderr
             if saved_flags is not None:
                 os.environ["SCONSFLAGS"] = saved_flags
         if self.errors:
             error = self.errors[0]
-            if isinstance(error, (CwpkgError, KeyboardInterrupt)):
+            if isinstance(error, (CwpkgError, KeyboardInterrupt)) or is_disk_full(error):
                 raise error
             raise BuildError(f"internal error while building: {type(error).__name__}: {error}") from error
         if status not in (0, None):

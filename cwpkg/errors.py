@@ -1,5 +1,7 @@
 """Errors that cwpkg reports to the user: one clear message and a documented exit code."""
 
+import errno
+
 
 class CwpkgError(Exception):
     """Base of every error shown to the user without a traceback."""
@@ -79,6 +81,16 @@ class IntegrityError(CwpkgError):
     """Installed files, or a build's inputs or result, differ from the manifests or the lockfile."""
 
     exit_code = 12
+
+
+def is_disk_full(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full_error(error: OSError) -> SysrootError:
+    where = f" writing {error.filename}" if error.filename else ""
+    return SysrootError(f"no space left on the device{where}",
+                        hint="free space there (or choose another --sysroot or CWPKG_CACHE), then run again")
 
 
 EXIT_CODES: dict[int, str] = {

@@ -107,6 +107,11 @@ def _from_prefix(prefix: Path, origin: str) -> Toolchain:
     missing = [str(path) for path in tools.values() if not os.access(path, os.X_OK)]
     if missing:
         raise ToolchainError(f"{origin}: incomplete toolchain, missing {', '.join(missing)}", hint=INSTALL_HINT)
+    version = re.search(r"clang version (\d+)\.", _first_line([str(tools["clang"]), "--version"]))
+    if version is None or int(version.group(1)) < MIN_LLVM:
+        found = f"version {version.group(1)}" if version else "an unknown version"
+        raise ToolchainError(f"{origin}: {tools['clang']} is clang {found}; wasm32-wasi builds need LLVM "
+                             f"{MIN_LLVM} or newer", hint=INSTALL_HINT)
     builtins = _builtins_path(str(tools["clang"]))
     if builtins is None:
         raise ToolchainError(

@@ -1,8 +1,9 @@
 """cwpkg's speed and memory against baselines measured in the same run, as one table.
 
-    python bench/table.py [--workdir DIR] [--runs N]
+    python bench/table.py [--workdir DIR] [--runs N] [--cold]
 
-Rows: a no-op `cwpkg install --all` (baseline: starting Python and importing cwpkg's command line),
+Rows: with --cold, a cold build of every recipe with a warm source cache (baseline: a plain serial
+shell script running the same steps, see cold_build.py); a no-op `cwpkg install --all` (baseline: starting Python and importing cwpkg's command line),
 restoring the whole sysroot from a binary cache into an empty directory (baseline: unpacking the
 same archives with tar), and `cwpkg link` of each example (baseline: the bare `crystal build
 --cross-compile` and `wasm-ld` commands for the same program). Each time is the median of N runs;
@@ -50,6 +51,8 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                         / "cwpkg-bench")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cold", action="store_true",
+                        help="also a cold build of every recipe against a serial shell script (two full builds)")
     options = parser.parse_args()
     work = options.workdir.resolve()
     env = {key: value for key, value in os.environ.items() if not key.startswith("CWPKG_")}
@@ -76,6 +79,12 @@ def main() -> int:
     for example in sorted((REPO / "examples").glob("*.cr")):
         with tempfile.TemporaryDirectory(prefix="cwpkg-bench-link-") as scratch:
             rows.append((f"link {example.name}", *_link_pair(example, Path(scratch), env, work, options.runs)))
+
+    if options.cold:
+        from cold_build import measure_cold_build
+
+        shell, built = measure_cold_build(work / "cold")
+        rows.insert(0, ("cold build of every recipe", built, "serial shell script, same steps", shell))
 
     print(f"{'measure':36} {'cwpkg':>9} {'peak MiB':>9}   {'baseline':32} {'time':>9} {'peak MiB':>9} {'ratio':>7}")
     for name, (seconds, peak), base_name, (base_seconds, base_peak) in rows:

@@ -68,7 +68,8 @@ def run_suite(build: PackageBuild, keep: bool, say: Callable[[str], None]) -> Su
     with work_directory(f"cwpkg-test-{recipe.name}-", keep) as work:
         tree = build.build_tree(work, install=False)
         values = {**placeholders(build.toolchain, recipe, tree.dirs, build.jobs), "build": str(tree.root),
-                  "test_ldflags": TEST_LDFLAGS}
+                  "test_ldflags": TEST_LDFLAGS, "source_archive": str(build.sources.fetch(recipe)[1]),
+                  "checks": str(build.book.recipes_dir / "checks")}
         env = {**tree.env, TIMEOUT_VARIABLE: str(suite.timeout)}
         for command in suite.build:
             say(f"{recipe.name}: suite build: {command.format_map(values)}")

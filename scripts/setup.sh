@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 binaryen autotools-dev crystal make cmake pkg-config
+packages=(clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 binaryen autotools-dev crystal make gcc cmake pkg-config
           python3-venv)
 missing=()
 for package in "${packages[@]}"; do

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from cwpkg.errors import ProgramError, ToolchainError
+from cwpkg.tools import find_executable, run_tool
 
 INSTALL_HINT = ("on Debian/Ubuntu: apt-get install binaryen; elsewhere unpack a binaryen release and put its "
                 "bin/ on PATH, or point CWPKG_WASM_OPT at wasm-opt")
@@ -28,15 +27,9 @@ class WasmOpt:
 
 def find_wasm_opt() -> WasmOpt:
     """CWPKG_WASM_OPT, else wasm-opt on PATH; its version is whatever `--version` reports."""
-    chosen = os.environ.get("CWPKG_WASM_OPT")
-    executable = shutil.which(chosen or "wasm-opt")
-    if executable is None:
-        where = f"CWPKG_WASM_OPT={chosen} is not an executable" if chosen else "no wasm-opt on PATH"
-        raise ToolchainError(f"binaryen's wasm-opt is needed here but not found: {where}", hint=INSTALL_HINT)
-    try:
-        result = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise ToolchainError(f"{executable} does not run: {error}", hint=INSTALL_HINT) from None
+    executable = find_executable("CWPKG_WASM_OPT", "wasm-opt", "binaryen's wasm-opt is needed here but not found",
+                                 INSTALL_HINT)
+    result = run_tool([executable, "--version"], INSTALL_HINT)
     match = re.search(r"version\s+(\S+)", result.stdout + result.stderr)
     if result.returncode != 0 or match is None:
         raise ToolchainError(f"{executable} --version failed: {(result.stdout + result.stderr).strip()[:200]}",

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from cwpkg.errors import ToolchainError
+from cwpkg.tools import find_executable, run_tool
 
 INSTALL_HINT = ("on Debian/Ubuntu: apt-get install crystal; elsewhere install Crystal from crystal-lang.org, "
                 "or point CWPKG_CRYSTAL at a crystal executable")
@@ -27,10 +26,7 @@ class CrystalCompiler:
 
 
 def _crystal_env(executable: str, name: str) -> str:
-    try:
-        result = subprocess.run([executable, "env", name], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise ToolchainError(f"{executable} does not run: {error}", hint=INSTALL_HINT) from None
+    result = run_tool([executable, "env", name], INSTALL_HINT)
     if result.returncode != 0:
         raise ToolchainError(f"`{executable} env {name}` failed: {result.stderr.strip()}", hint=INSTALL_HINT)
     return result.stdout.strip()
@@ -38,11 +34,7 @@ def _crystal_env(executable: str, name: str) -> str:
 
 def find_crystal() -> CrystalCompiler:
     """CWPKG_CRYSTAL, else `crystal` on PATH."""
-    chosen = os.environ.get("CWPKG_CRYSTAL")
-    executable = shutil.which(chosen or "crystal")
-    if executable is None:
-        where = f"CWPKG_CRYSTAL={chosen} is not an executable" if chosen else "no `crystal` on PATH"
-        raise ToolchainError(f"Crystal compiler not found: {where}", hint=INSTALL_HINT)
+    executable = find_executable("CWPKG_CRYSTAL", "crystal", "Crystal compiler not found", INSTALL_HINT)
     version = _crystal_env(executable, "CRYSTAL_VERSION")
     search_path = tuple(entry for entry in _crystal_env(executable, "CRYSTAL_PATH").split(os.pathsep) if entry)
     stdlib = next((Path(entry) for entry in search_path if Path(entry, "prelude.cr").is_file()), None)

@@ -19,6 +19,10 @@ from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import detect_toolchain
 
 
+def _say(message: str) -> None:
+    print(f"wasm-ld (cwpkg): {message}", file=sys.stderr)
+
+
 def main(arguments: list[str]) -> int:
     try:
         line = parse_link_arguments(arguments)
@@ -26,11 +30,10 @@ def main(arguments: list[str]) -> int:
             raise UsageError("no -o OUTPUT among the arguments")
         book = RecipeBook(find_recipe_root())
         sysroot = Sysroot(default_sysroot(book.root))
-        with sysroot.locked(lambda message: print(f"wasm-ld (cwpkg): {message}", file=sys.stderr), shared=True):
-            link_program(detect_toolchain(), sysroot, book, line, Path(line.output), LinkOptions(),
-                         lambda message: print(f"wasm-ld (cwpkg): {message}", file=sys.stderr))
+        with sysroot.locked(_say, shared=True):
+            link_program(detect_toolchain(), sysroot, book, line, Path(line.output), LinkOptions(), _say)
     except CwpkgError as error:
-        print(f"wasm-ld (cwpkg): error: {error}", file=sys.stderr)
+        _say(f"error: {error}")
         return error.exit_code
     return 0
 

@@ -126,17 +126,19 @@ def locked_archives(context: Context, requested: list[str]) -> tuple[list[str], 
 
 def cmd_verify(context: Context) -> int:
     sysroot = context.sysroot
-    if not sysroot.installed():
+    if not sysroot.manifests.is_dir():
         raise UsageError(f"nothing is installed in {sysroot.root}")
     path = lockfile_path(context)
     checked_lock = not context.options.no_lock and path.exists()
     with sysroot.locked(context.say, shared=True):  # an interrupted change is recovered first
-        problems = file_problems(sysroot)
+        installed = sysroot.installed()
+        if not installed:
+            raise UsageError(f"nothing is installed in {sysroot.root}")
+        problems = file_problems(sysroot.root, installed)
         if checked_lock:
-            problems += lock_problems(sysroot, read_lock(path))
+            problems += lock_problems(installed, read_lock(path))
     for problem in problems:
         print(problem)
-    installed = sysroot.installed()
     files = sum(len(manifest["files"]) for manifest in installed.values())
     if problems:
         raise IntegrityError(f"{sysroot.root}: {len(problems)} differences from the manifests"

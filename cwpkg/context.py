@@ -89,14 +89,15 @@ def install_packages(context: Context, requested: list[str], jobs: int, explain:
     created = not sysroot.root.exists()
     cache = binary_cache_from_environment(context.downloader()) if run.expected_archives else None
     try:
-        if cache is not None and run.needs_source():
+        pending = run.needs_source()
+        if cache is not None and pending:
             with sysroot.locked(context.say):
                 run.restore_from(cache)
-        if not build and run.needs_source():
-            raise FetchError("not in the binary cache (or refused): "
-                             + ", ".join(recipe.name for recipe in run.needs_source()),
+            pending = run.needs_source()
+        if not build and pending:
+            raise FetchError("not in the binary cache (or refused): " + ", ".join(recipe.name for recipe in pending),
                              hint="push them from a machine that built them: cwpkg cache push")
-        for recipe in run.needs_source():  # fail on a bad download before touching the sysroot
+        for recipe in pending:  # fail on a bad download before touching the sysroot
             run.sources.fetch(recipe)
         with sysroot.locked(context.say):
             run.execute(explain)

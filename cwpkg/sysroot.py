@@ -52,14 +52,19 @@ def _make_directories(directory: Path) -> None:
         created.chmod(0o755)
 
 
+def entry_digest(path: Path) -> str:
+    """What a manifest records of one entry: '-> target' for a symlink, else the file's sha256."""
+    return f"-> {os.readlink(path)}" if path.is_symlink() else file_sha256(path)
+
+
 def tree_files(root: Path) -> dict[str, str]:
-    """Relative path -> sha256 (files) or '-> target' (symlinks), for everything below `root`."""
+    """Relative path -> entry_digest, for everything below `root`."""
     found: dict[str, str] = {}
     for directory, subdirs, files in os.walk(root):
         for name in files + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]:
             path = Path(directory, name)
             relative = path.relative_to(root).as_posix()
-            found[relative] = f"-> {os.readlink(path)}" if path.is_symlink() else file_sha256(path)
+            found[relative] = entry_digest(path)
     return dict(sorted(found.items()))
 
 

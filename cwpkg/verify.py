@@ -4,36 +4,30 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from cwpkg.digest import file_sha256
 from cwpkg.lockfile import LockedPackage
-from cwpkg.sysroot import STATE_DIR, Sysroot
+from cwpkg.sysroot import STATE_DIR, entry_digest
 
 # Files of the sysroot directory that belong to no package: cwpkg's state, and the README that a
 # checkout keeps in its default sysroot/.
 OWN_ENTRIES = {STATE_DIR, "README.md"}
 
 
-def _recorded(path: Path) -> str | None:
-    if path.is_symlink():
-        return f"-> {os.readlink(path)}"
-    return file_sha256(path) if path.is_file() else None
-
-
-def file_problems(sysroot: Sysroot) -> list[str]:
-    """Modified, missing and extra files, one line each."""
+def file_problems(root: Path, installed: dict[str, dict[str, Any]]) -> list[str]:
+    """Modified, missing and extra files below the sysroot `root`, one line each."""
     problems = []
     owners = {}
-    for name, manifest in sysroot.installed().items():
+    for name, manifest in installed.items():
         for relative, digest in manifest["files"].items():
             owners[relative] = name
-            actual = _recorded(sysroot.root / relative)
-            if actual is None:
+            path = root / relative
+            if not (path.is_symlink() or path.is_file()):
                 problems.append(f"missing:  {relative} ({name})")
-            elif actual != digest:
+            elif entry_digest(path) != digest:
                 problems.append(f"modified: {relative} ({name})")
-    for directory, subdirs, files in os.walk(sysroot.root):
-        relative_dir = Path(directory).relative_to(sysroot.root)
+    for directory, subdirs, files in os.walk(root):
+        relative_dir = Path(directory).relative_to(root)
         if relative_dir == Path("."):
             subdirs[:] = [d for d in subdirs if d not in OWN_ENTRIES]
             files = [f for f in files if f not in OWN_ENTRIES]
@@ -44,10 +38,9 @@ def file_problems(sysroot: Sysroot) -> list[str]:
     return problems
 
 
-def lock_problems(sysroot: Sysroot, locked: dict[str, LockedPackage]) -> list[str]:
+def lock_problems(installed: dict[str, dict[str, Any]], locked: dict[str, LockedPackage]) -> list[str]:
     """Installed packages that the lock does not describe exactly, and locked ones not installed."""
     problems = []
-    installed = sysroot.installed()
     for name, entry in sorted(locked.items()):
         manifest = installed.get(name)
         if manifest is None:

@@ -82,9 +82,10 @@ def test_changed_input_is_named_and_nothing_is_built(tiny, tmp_path):
 
 def test_a_build_that_does_not_reproduce_is_not_installed(tiny, tmp_path):
     root, env = tiny
-    # the object file embeds the nanoseconds of the moment it was compiled
+    # the object file embeds the nanoseconds of the moment it was compiled (the leading 1 keeps
+    # a value like 012345678 from being read as an invalid octal constant)
     edit(root, "add", lambda d: d["build"].update(
-        make_args=[*d["build"]["make_args"], "CFLAGS=-O2 -DSTAMP=$$(date +%N)"]))
+        make_args=[*d["build"]["make_args"], "CFLAGS=-O2 -DSTAMP=1$$(date +%N)"]))
     (root / "patches" / "add" / "fix.patch").write_text(
         "--- a/add.c\n+++ b/add.c\n@@ -1,2 +1,3 @@\n-/* add */\n+/* add, patched */\n"
         "+int add_stamp = STAMP;\n int add(int a, int b) {\n")

@@ -13,32 +13,42 @@ INSTALL_HINT = ("on Debian/Ubuntu: apt-get install crystal; elsewhere install Cr
                 "or point CWPKG_CRYSTAL at a crystal executable")
 
 
+# A file in every patched copy of the standard library that cwpkg makes (see crystal_compat): a
+# CRYSTAL_PATH exported by `cwpkg env` names such a copy, which is never the compiler's own stdlib.
+COMPAT_MARKER = ".cwpkg-compat-stdlib"
+
+
 @dataclass(frozen=True)
 class CrystalCompiler:
     executable: str
     version: str
-    search_path: tuple[str, ...]  # the compiler's own CRYSTAL_PATH
-    stdlib: Path  # the CRYSTAL_PATH entry holding prelude.cr
+    search_path: tuple[str, ...]  # CRYSTAL_PATH as the user's environment gives it, else the compiler's own
+    stdlib: Path  # the compiler's own standard library (the entry of its default CRYSTAL_PATH with prelude.cr)
 
     def search_path_with(self, stdlib: Path) -> str:
-        """CRYSTAL_PATH with the standard library replaced by `stdlib` (an overlay of it)."""
-        return os.pathsep.join(str(stdlib) if Path(entry) == self.stdlib else entry for entry in self.search_path)
-
-
-def _crystal_env(executable: str, name: str) -> str:
-    result = run_tool([executable, "env", name], INSTALL_HINT)
-    if result.returncode != 0:
-        raise ToolchainError(f"`{executable} env {name}` failed: {result.stderr.strip()}", hint=INSTALL_HINT)
-    return result.stdout.strip()
+        """CRYSTAL_PATH with the standard library (or a patched copy of it) replaced by `stdlib`."""
+        return os.pathsep.join(str(stdlib) if Path(entry) == self.stdlib or Path(entry, COMPAT_MARKER).is_file()
+                               else entry for entry in self.search_path)
 
 
 def find_crystal() -> CrystalCompiler:
-    """CWPKG_CRYSTAL, else `crystal` on PATH."""
+    """CWPKG_CRYSTAL, else `crystal` on PATH.
+
+    The standard library is looked up without the environment's CRYSTAL_PATH, which may name a patched
+    copy (after `eval "$(cwpkg env --shell)"`) or a user's extra directories.
+    """
     executable = find_executable("CWPKG_CRYSTAL", "crystal", "Crystal compiler not found", INSTALL_HINT)
-    version = _crystal_env(executable, "CRYSTAL_VERSION")
-    search_path = tuple(entry for entry in _crystal_env(executable, "CRYSTAL_PATH").split(os.pathsep) if entry)
-    stdlib = next((Path(entry) for entry in search_path if Path(entry, "prelude.cr").is_file()), None)
+    without_path = {name: value for name, value in os.environ.items() if name != "CRYSTAL_PATH"}
+    result = run_tool([executable, "env", "CRYSTAL_VERSION", "CRYSTAL_PATH"], INSTALL_HINT, env=without_path)
+    lines = result.stdout.splitlines()
+    if result.returncode != 0 or len(lines) != 2:
+        raise ToolchainError(f"`{executable} env CRYSTAL_VERSION CRYSTAL_PATH` failed: "
+                             f"{(result.stderr or result.stdout).strip()}", hint=INSTALL_HINT)
+    version, default_path = lines
+    own_path = [entry for entry in default_path.split(os.pathsep) if entry]
+    stdlib = next((Path(entry) for entry in own_path if Path(entry, "prelude.cr").is_file()), None)
     if stdlib is None:
         raise ToolchainError(f"{executable} {version}: no standard library (prelude.cr) on its CRYSTAL_PATH "
-                             f"{os.pathsep.join(search_path)}", hint="reinstall crystal")
-    return CrystalCompiler(executable, version, search_path, stdlib)
+                             f"{default_path}", hint="reinstall crystal")
+    search_path = os.environ.get("CRYSTAL_PATH", default_path).split(os.pathsep)
+    return CrystalCompiler(executable, version, tuple(entry for entry in search_path if entry), stdlib)

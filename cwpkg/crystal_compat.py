@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cwpkg.crystal import CrystalCompiler
+from cwpkg.crystal import COMPAT_MARKER, CrystalCompiler
 from cwpkg.digest import file_sha256, value_sha256
 from cwpkg.errors import PatchError
 from cwpkg.patching import apply_patch
@@ -38,7 +38,7 @@ def compat_stdlib(compiler: CrystalCompiler, recipe_root: Path, cache: Path) -> 
     patches = compat_patches(recipe_root, compiler.version)
     if not patches:
         return CompatStdlib(compiler.stdlib, ())
-    key = value_sha256({"version": compiler.version, "stdlib": str(compiler.stdlib),
+    key = value_sha256({"version": compiler.version, "stdlib": str(compiler.stdlib), "marker": COMPAT_MARKER,
                         "patches": [(patch.name, file_sha256(patch)) for patch in patches]})[:16]
     overlay = cache / "crystal-stdlib" / f"{compiler.version}-{key}"
     if not overlay.is_dir():
@@ -53,6 +53,8 @@ def compat_stdlib(compiler: CrystalCompiler, recipe_root: Path, cache: Path) -> 
                     raise PatchError(f"{error.message} (against {compiler.stdlib} of Crystal {compiler.version})",
                                      hint="fix or remove the patch; the installed standard library differs "
                                           "from the one it was written for") from None
+            (scratch / "src" / COMPAT_MARKER).write_text(
+                f"cwpkg: Crystal {compiler.version}'s standard library ({compiler.stdlib}) with compat patches\n")
             try:
                 os.rename(scratch / "src", overlay)
             except OSError:

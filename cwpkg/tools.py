@@ -19,9 +19,9 @@ def find_executable(variable: str, name: str, not_found: str, hint: str) -> str:
     return executable
 
 
-def run_tool(argv: list[str], hint: str) -> subprocess.CompletedProcess:
+def run_tool(argv: list[str], hint: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Runs a tool for its output; a tool that cannot start (or hangs) is a ToolchainError."""
     try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ToolchainError(f"{argv[0]} does not run: {error}", hint=hint) from None

@@ -89,16 +89,24 @@ def test_missing_libraries_are_named_or_installed(full_sysroot, tmp_path):
     assert result.stdout == (REPO / "examples" / "gzip.expected").read_text()
 
 
-def test_plain_crystal_build_works_after_cwpkg_env(full_sysroot, tmp_path):
+def test_plain_crystal_build_and_cwpkg_link_work_after_cwpkg_env(full_sysroot, tmp_path):
+    """After `eval "$(cwpkg env --shell)"` CRYSTAL_PATH names the patched stdlib: plain `crystal build`
+    uses it, and `cwpkg link` still finds the compiler's own stdlib and keeps the user's own entries."""
     shutil.copy(REPO / "examples" / "bigint.cr", tmp_path / "app.cr")
+    (tmp_path / "shards").mkdir()
+    (tmp_path / "shards" / "greeting.cr").write_text('GREETING = "hello from a shard"\n')
+    (tmp_path / "greet.cr").write_text('require "greeting"\nputs GREETING\n')
     script = (f'eval "$({sys.executable} -m cwpkg env --shell)" && '
-              "crystal build app.cr --target wasm32-wasi -o app.wasm")
+              "crystal build app.cr --target wasm32-wasi -o app.wasm && "
+              f'CRYSTAL_PATH="$PWD/shards:$CRYSTAL_PATH" {sys.executable} -m cwpkg link greet.cr -o greet.wasm')
     build = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=tmp_path,
                            env={**full_sysroot, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert build.returncode == 0, build.stdout + build.stderr
     result = run_cwpkg("run", str(tmp_path / "app.wasm"), env=full_sysroot)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (REPO / "examples" / "bigint.expected").read_text()
+    greeted = run_cwpkg("run", str(tmp_path / "greet.wasm"), env=full_sysroot)
+    assert (greeted.returncode, greeted.stdout) == (0, "hello from a shard\n"), greeted.stderr
 
 
 def test_cmake_toolchain_file_builds_c_against_the_sysroot(full_sysroot, tmp_path):

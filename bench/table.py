@@ -46,6 +46,15 @@ def median_of(runs: int, argv: list[str], env: dict[str, str], cwd: Path, prepar
     return statistics.median(r[0] for r in results), max(r[1] for r in results)
 
 
+def paired_medians(runs: int, argv: list[str], env: dict[str, str], baseline: list[str], baseline_env: dict[str, str],
+                   cwd: Path) -> tuple[tuple[float, int], tuple[float, int]]:
+    """Like median_of for a command and its baseline, run alternately so that both see the same machine
+    (a background job or a frequency change then affects both, not one side of the ratio)."""
+    pairs = [(measure(argv, env, cwd), measure(baseline, baseline_env, cwd)) for _ in range(runs)]
+    return tuple((statistics.median(pair[side][0] for pair in pairs), max(pair[side][1] for pair in pairs))
+                 for side in (0, 1))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
@@ -120,8 +129,9 @@ def _link_pair(example: Path, scratch: Path, env: dict[str, str], work: Path, ru
     bare = ["sh", "-c", f"crystal build --cross-compile --target wasm32-unknown-wasi {example} -o {scratch}/bare "
             f"> /dev/null && {wasm_ld} {scratch}/bare.wasm -o {scratch}/bare.out.wasm "
             f"-L{sysroot}/lib/wasm32-wasi -z stack-size=8388608 {' '.join(libraries)} -lz -lc {builtins}"]
-    linked = median_of(runs, [*CWPKG, "link", str(example), "-o", str(scratch / "app.wasm"), "--quiet"], env, work)
-    return linked, "crystal --cross-compile + wasm-ld", median_of(runs, bare, crystal_env, work)
+    linked, baseline = paired_medians(runs, [*CWPKG, "link", str(example), "-o", str(scratch / "app.wasm"), "--quiet"],
+                                      env, bare, crystal_env, work)
+    return linked, "crystal --cross-compile + wasm-ld", baseline
 
 
 if __name__ == "__main__":

@@ -15,16 +15,17 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from cwpkg.atomic import write_text_atomically
 from cwpkg.digest import file_sha256
 from cwpkg.download import Downloader, DownloadFailed
 from cwpkg.errors import FetchError
+from cwpkg.layout import BINARY_CACHE_VARIABLE
 
-LOCATION_VARIABLE = "CWPKG_BINARY_CACHE"
+if TYPE_CHECKING:
+    import requests
+
 TOKEN_VARIABLE = "CWPKG_BINARY_CACHE_TOKEN"
 INDEX = "index.json"
 
@@ -96,12 +97,14 @@ class BinaryCache:
         self._request("PUT", INDEX, data=(json.dumps(index, indent=2, sort_keys=True) + "\n").encode())
 
     def _request(self, method: str, name: str, allow_missing: bool = False, **arguments) -> requests.Response | None:
+        import requests
+
         url = self._where(name)
         try:
             response = self.session.request(method, url, timeout=self.downloader.timeout, **arguments)
         except requests.RequestException as error:
             raise FetchError(f"binary cache {self.location}: {method} {name} failed: {error}",
-                             hint=f"check {LOCATION_VARIABLE} and the network") from None
+                             hint=f"check {BINARY_CACHE_VARIABLE} and the network") from None
         if allow_missing and response.status_code == 404:
             return None
         if response.status_code in (401, 403):
@@ -113,7 +116,7 @@ class BinaryCache:
 
 
 def binary_cache_from_environment(downloader: Downloader) -> BinaryCache | None:
-    location = os.environ.get(LOCATION_VARIABLE)
+    location = os.environ.get(BINARY_CACHE_VARIABLE)
     return BinaryCache(location, downloader) if location else None
 
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from cwpkg.archive import write_archive
 from cwpkg.errors import IntegrityError
-from cwpkg.lockfile import LOCK_NAME, LockedPackage, read_lock, write_lock
+from cwpkg.layout import LOCK_NAME
+from cwpkg.lockfile import LockedPackage, read_lock, write_lock
 from cwpkg.sysroot import STATE_DIR, Sysroot, tree_files
 from cwpkg.unpack import unpack
 

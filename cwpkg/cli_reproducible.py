@@ -2,73 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
-from cwpkg.binary_cache import LOCATION_VARIABLE, BinaryCache, binary_cache_from_environment
 from cwpkg.atomic import write_text_atomically
+from cwpkg.binary_cache import BinaryCache, binary_cache_from_environment
 from cwpkg.bundle import install_bundle, open_bundle, write_bundle
 from cwpkg.ci_template import TEMPLATES
+from cwpkg.context import Context, toolchain_for
 from cwpkg.digest import file_sha256
-from cwpkg.context import Context, install_packages, jobs_argument, toolchain_for
 from cwpkg.errors import IntegrityError, UsageError
 from cwpkg.identity import plan_identities
-from cwpkg.lockfile import LOCK_NAME, describe_difference, lock_fields, read_lock, write_lock
+from cwpkg.install import install_packages
+from cwpkg.layout import BINARY_CACHE_VARIABLE, LOCK_NAME
+from cwpkg.lockfile import describe_difference, lock_fields, read_lock, write_lock
 from cwpkg.recipe import Recipe
 from cwpkg.verify import file_problems, lock_problems
-
-Adder = Callable[[str, str], argparse.ArgumentParser]
-
-
-def add_lockfile_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lockfile", metavar="FILE",
-                        help=f"the lockfile (default: CWPKG_LOCK, else {LOCK_NAME} beside the recipes)")
-
-
-def add_reproducibility_commands(command: Adder) -> None:
-    lock = command("lock", f"build packages as needed and record exactly what they were built from in {LOCK_NAME}")
-    lock.add_argument("packages", nargs="*", metavar="PKG")
-    lock.add_argument("--all", action="store_true", help="every recipe (the lock then holds exactly these)")
-    lock.add_argument("-j", "--jobs", type=jobs_argument, default=os.cpu_count() or 1)
-    add_lockfile_option(lock)
-    lock.set_defaults(handler=cmd_lock)
-
-    verify = command("verify", "check every installed file against its manifest, and the packages against the lock")
-    verify.add_argument("--no-lock", action="store_true", help="check the files only, even if a lockfile exists")
-    add_lockfile_option(verify)
-    verify.set_defaults(handler=cmd_verify)
-
-    bundle = command("bundle", "pack the installed sysroot into one deterministic archive with its lock and checksums")
-    bundle.add_argument("packages", nargs="*", metavar="PKG", help="only these and their dependencies (default: all)")
-    bundle.add_argument("-o", "--output", required=True, metavar="FILE.tar.gz")
-    bundle.set_defaults(handler=cmd_bundle)
-
-    cache = command("cache", f"the binary cache of built packages ({LOCATION_VARIABLE}: a directory or an http(s) URL)")
-    actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
-    push = actions.add_parser("push", help="publish installed packages' archives (default: all installed)")
-    push.add_argument("packages", nargs="*", metavar="PKG")
-    pull = actions.add_parser("pull", help="install locked packages from the cache only, verified against the lock")
-    pull.add_argument("packages", nargs="*", metavar="PKG")
-    add_lockfile_option(pull)
-    actions.add_parser("list", help="what the cache holds")
-    gc = actions.add_parser("gc", help="remove the entries the lockfile does not name")
-    add_lockfile_option(gc)
-    cache.set_defaults(handler=cmd_cache)
-
-    template = command("ci-template", "write a CI workflow that builds the locked sysroot, verifies and bundles it")
-    template.add_argument("system", choices=sorted(TEMPLATES))
-    template.add_argument("-o", "--output", metavar="FILE", help="where (default: the system's usual place, "
-                                                                 "in the checkout)")
-    template.add_argument("--force", action="store_true", help="replace an existing file")
-    template.set_defaults(handler=cmd_ci_template)
 
 
 def lockfile_path(context: Context) -> Path:
     chosen = getattr(context.options, "lockfile", None) or os.environ.get("CWPKG_LOCK")
-    return Path(chosen).resolve() if chosen else context.book.root / LOCK_NAME
+    return Path(chosen).resolve() if chosen else context.recipe_root / LOCK_NAME
 
 
 def _current_fields(context: Context, recipes: list[Recipe]) -> dict[str, dict]:
@@ -178,7 +133,7 @@ def _binary_cache(context: Context) -> BinaryCache:
     cache = binary_cache_from_environment(context.downloader())
     if cache is None:
         raise UsageError("no binary cache configured",
-                         hint=f"set {LOCATION_VARIABLE} to a directory or an http(s) URL")
+                         hint=f"set {BINARY_CACHE_VARIABLE} to a directory or an http(s) URL")
     return cache
 
 
@@ -223,7 +178,7 @@ def _push(context: Context, cache: BinaryCache) -> int:
 def cmd_ci_template(context: Context) -> int:
     options = context.options
     default_path, text = TEMPLATES[options.system]
-    path = Path(options.output) if options.output else context.book.root / default_path
+    path = Path(options.output) if options.output else context.recipe_root / default_path
     if path.exists() and not options.force:
         raise UsageError(f"{path} exists", hint="use --force to replace it, or -o to write elsewhere")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cwpkg.errors import ToolchainError
+from cwpkg.probe_memo import remembered
 from cwpkg.tools import find_executable, run_tool
 
 INSTALL_HINT = ("on Debian/Ubuntu: apt-get install crystal; elsewhere install Crystal from crystal-lang.org, "
@@ -31,6 +32,17 @@ class CrystalCompiler:
                                else entry for entry in self.search_path)
 
 
+def _ask_crystal(executable: str) -> dict[str, str]:
+    """The compiler's version and its own CRYSTAL_PATH (what it uses when the environment sets none)."""
+    without_path = {name: value for name, value in os.environ.items() if name != "CRYSTAL_PATH"}
+    result = run_tool([executable, "env", "CRYSTAL_VERSION", "CRYSTAL_PATH"], INSTALL_HINT, env=without_path)
+    lines = result.stdout.splitlines()
+    if result.returncode != 0 or len(lines) != 2:
+        raise ToolchainError(f"`{executable} env CRYSTAL_VERSION CRYSTAL_PATH` failed: "
+                             f"{(result.stderr or result.stdout).strip()}", hint=INSTALL_HINT)
+    return {"version": lines[0], "path": lines[1]}
+
+
 def find_crystal() -> CrystalCompiler:
     """CWPKG_CRYSTAL, else `crystal` on PATH.
 
@@ -38,13 +50,8 @@ def find_crystal() -> CrystalCompiler:
     copy (after `eval "$(cwpkg env --shell)"`) or a user's extra directories.
     """
     executable = find_executable("CWPKG_CRYSTAL", "crystal", "Crystal compiler not found", INSTALL_HINT)
-    without_path = {name: value for name, value in os.environ.items() if name != "CRYSTAL_PATH"}
-    result = run_tool([executable, "env", "CRYSTAL_VERSION", "CRYSTAL_PATH"], INSTALL_HINT, env=without_path)
-    lines = result.stdout.splitlines()
-    if result.returncode != 0 or len(lines) != 2:
-        raise ToolchainError(f"`{executable} env CRYSTAL_VERSION CRYSTAL_PATH` failed: "
-                             f"{(result.stderr or result.stdout).strip()}", hint=INSTALL_HINT)
-    version, default_path = lines
+    found = remembered("crystal", [Path(executable)], lambda: _ask_crystal(executable))
+    version, default_path = found["version"], found["path"]
     own_path = [entry for entry in default_path.split(os.pathsep) if entry]
     stdlib = next((Path(entry) for entry in own_path if Path(entry, "prelude.cr").is_file()), None)
     if stdlib is None:

@@ -43,18 +43,32 @@ def program_kind(path: Path) -> str:
                           f"{CRYSTAL_TARGET}`" + ("; run a module with `cwpkg run`" if is_wasm(path) else ""))
 
 
-def compile_crystal(compiler: CrystalCompiler, stdlib: CompatStdlib, source: Path, workdir: Path, sysroot: Path,
-                    release: bool, flags: list[str]) -> LinkLine:
-    """Runs `crystal build --cross-compile`; returns the link line it printed, naming the object it wrote."""
-    argv = [compiler.executable, "build", "--cross-compile", "--no-color", "--target", CRYSTAL_TARGET,
-            str(source.resolve()), "-o", str(workdir / "program"), *(["--release"] if release else []), *flags]
-    env = {**os.environ, **crystal_environment(compiler, stdlib, sysroot)}
-    result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=source.resolve().parent)
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip()
-        raise ProgramError(f"crystal {compiler.version} could not compile {source}:\n{output[-6000:]}",
-                           hint="fix the program (the message above is the compiler's)")
-    line = parse_link_line(result.stdout)
-    # Crystal names objects relative to its working directory.
-    line.objects = [str((source.resolve().parent / obj).resolve()) for obj in line.objects]
-    return line
+class CrystalCompilation:
+    """`crystal build --cross-compile` of one program, running while the caller prepares the link."""
+
+    def __init__(self, compiler: CrystalCompiler, stdlib: CompatStdlib, source: Path, workdir: Path,
+                 sysroot: Path, release: bool, flags: list[str]) -> None:
+        self.compiler, self.source, self.directory = compiler, source, source.resolve().parent
+        argv = [compiler.executable, "build", "--cross-compile", "--no-color", "--target", CRYSTAL_TARGET,
+                str(source.resolve()), "-o", str(workdir / "program"), *(["--release"] if release else []), *flags]
+        env = {**os.environ, **crystal_environment(compiler, stdlib, sysroot)}
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                        cwd=self.directory)
+
+    def link_line(self) -> LinkLine:
+        """Waits for the compiler; the link line it printed, naming the object it wrote."""
+        stdout, stderr = self.process.communicate()
+        if self.process.returncode != 0:
+            output = (stdout + stderr).strip()
+            raise ProgramError(f"crystal {self.compiler.version} could not compile {self.source}:\n{output[-6000:]}",
+                               hint="fix the program (the message above is the compiler's)")
+        line = parse_link_line(stdout)
+        # Crystal names objects relative to its working directory.
+        line.objects = [str((self.directory / obj).resolve()) for obj in line.objects]
+        return line
+
+    def stop(self) -> None:
+        """Ends a compilation whose result is no longer wanted (the link failed before it finished)."""
+        if self.process.returncode is None:
+            self.process.kill()
+            self.process.communicate()

@@ -7,10 +7,11 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-import requests
-from tqdm import tqdm
+if TYPE_CHECKING:
+    import requests
 
 CHUNK = 1 << 16
 
@@ -33,8 +34,18 @@ class Downloader:
         self.attempts = attempts or int(os.environ.get("CWPKG_RETRIES", "4"))
         self.timeout = timeout or float(os.environ.get("CWPKG_TIMEOUT", "30"))
         self.backoff = backoff if backoff is not None else float(os.environ.get("CWPKG_BACKOFF", "1"))
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = "cwpkg (+https://github.com/cwpkg/cwpkg)"
+        self._session: requests.Session | None = None
+
+    @property
+    def session(self) -> requests.Session:
+        """Made on the first download: importing requests costs tens of milliseconds that most commands,
+        which download nothing, should not pay."""
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+            self._session.headers["User-Agent"] = "cwpkg (+https://github.com/cwpkg/cwpkg)"
+        return self._session
 
     def fetch(self, location: str, partial: Path, label: str) -> None:
         """Downloads `location` into `partial`, appending to what an earlier broken transfer left there."""
@@ -55,6 +66,8 @@ class Downloader:
         shutil.copyfile(path, partial)
 
     def _fetch_http(self, url: str, partial: Path, label: str) -> None:
+        import requests
+
         last_problem = "no attempt made"
         for attempt in range(self.attempts):
             if attempt:
@@ -75,6 +88,8 @@ class Downloader:
 
     def _attempt(self, url: str, partial: Path, label: str) -> bool:
         """One request; True when the whole body arrived."""
+        from tqdm import tqdm
+
         have = partial.stat().st_size if partial.exists() else 0
         headers = {"Range": f"bytes={have}-", "Accept-Encoding": "identity"} if have else {"Accept-Encoding": "identity"}
         with self.session.get(url, headers=headers, stream=True, timeout=self.timeout) as response:
@@ -113,6 +128,8 @@ class _Transient(Exception):
 
 def _describe(error: Exception) -> tuple[str, bool]:
     """A short reason, and whether trying the same location again may help."""
+    import requests
+
     if isinstance(error, requests.Timeout):
         return "timed out", True
     text = str(error)

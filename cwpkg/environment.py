@@ -18,10 +18,9 @@ from cwpkg.crystal import CrystalCompiler
 from cwpkg.crystal_build import crystal_environment
 from cwpkg.crystal_compat import CompatStdlib
 from cwpkg.layout import pkg_config_environment
-from cwpkg.link import STACK_SIZE
+from cwpkg.linkline import STACK_SIZE
 from cwpkg.sysroot import STATE_DIR
 from cwpkg.toolchain import TARGET, Toolchain
-
 
 # CMake knows no WASI platform: this one makes find_package/find_library look for static libraries
 # in the sysroot's lib/wasm32-wasi and name programs *.wasm, as wasi-sdk's own platform file does.

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from cwpkg.errors import UsageError
 
+LOCK_NAME = "cwpkg.lock"  # beside the recipes, unless --lockfile or CWPKG_LOCK says otherwise
+BINARY_CACHE_VARIABLE = "CWPKG_BINARY_CACHE"  # a directory or an http(s) URL (see binary_cache.py)
+
 
 def find_recipe_root(explicit: str | None = None) -> Path:
     """The directory holding recipes/ and patches/.

@@ -12,20 +12,25 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cwpkg.binaryen import ASYNCIFY_MODULE, find_wasm_opt, run_wasm_opt, wasm_opt_arguments
+from cwpkg.binaryen import (
+    ASYNCIFY_MODULE,
+    find_wasm_opt,
+    run_wasm_opt,
+    wasm_opt_arguments,
+)
 from cwpkg.errors import ProgramError, UsageError
 from cwpkg.layout import sysroot_libdir
-from cwpkg.linkline import LinkLine
-from cwpkg.recipe import Recipe
-from cwpkg.recipebook import RecipeBook
+from cwpkg.linkline import STACK_SIZE, LinkLine
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import Toolchain
-from cwpkg.wasm_module import imports
+from cwpkg.wasm_module import defined_symbols, imports
 
-# wasm-ld's default is 64 KiB, which Crystal's deep call chains (and PCRE's matcher) overflow; WASI
-# cannot grow a stack later, so programs get 8 MiB, as native Linux threads do.
-STACK_SIZE = 8 << 20
+if TYPE_CHECKING:  # the link driver starts the compiler before it reads recipes (see cli_program.py)
+    from cwpkg.recipe import Recipe
+    from cwpkg.recipebook import RecipeBook
+
 LIBC_RECIPE = "wasi-libc"
 
 
@@ -91,13 +96,16 @@ def require_installed(plan: LibraryPlan, sysroot: Sysroot) -> None:
                            hint=f"cwpkg install {names}  (or link without --no-install)")
 
 
-def _defines_start(toolchain: Toolchain, objects: list[str]) -> bool:
+def _defines_start(objects: list[str]) -> bool:
     """Crystal defines the WASI entry point `_start` itself; a C program's comes from crt1-command.o."""
     for path in objects:
-        result = subprocess.run([toolchain.nm, "--defined-only", "--extern-only", path], capture_output=True, text=True)
-        if result.returncode != 0:
-            raise ProgramError(f"{path}: not a wasm32 object file ({result.stderr.strip()})")
-        if any(line.split()[-1:] == ["_start"] for line in result.stdout.splitlines()):
+        if not Path(path).is_file():
+            raise ProgramError(f"{path}: no such file")
+        symbols = defined_symbols(Path(path))
+        if symbols is None:
+            raise ProgramError(f"{path}: not a wasm32 object file or archive of them",
+                               hint="give objects from crystal --cross-compile or clang --target=wasm32-wasi")
+        if "_start" in symbols:
             return True
     return False
 
@@ -106,7 +114,7 @@ def wasm_ld_arguments(toolchain: Toolchain, sysroot: Path, line: LinkLine, plan:
                       options: LinkOptions) -> list[str]:
     libdir = sysroot_libdir(sysroot)
     argv = [toolchain.wasm_ld]
-    if not _defines_start(toolchain, line.objects):
+    if not _defines_start(line.objects):
         argv.append(str(libdir / "crt1-command.o"))
     argv += [*line.objects, "-o", str(output), "-L", str(libdir)]
     argv += [f"-L{directory}" for directory in line.library_dirs]

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from cwpkg.errors import UsageError
 
 INPUT_SUFFIXES = (".wasm", ".o", ".obj", ".a")
+# wasm-ld's default is 64 KiB, which Crystal's deep call chains (and PCRE's matcher) overflow; WASI
+# cannot grow a stack later, so programs get 8 MiB, as native Linux threads do.
+STACK_SIZE = 8 << 20
 
 
 @dataclass

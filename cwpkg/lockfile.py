@@ -18,7 +18,6 @@ from cwpkg.digest import value_sha256
 from cwpkg.errors import RecipeError, UsageError
 from cwpkg.recipe import NAME_RE, SHA256_RE
 
-LOCK_NAME = "cwpkg.lock"
 LOCK_FORMAT = 1
 ENTRY_KEYS = {"version", "sources", "patches", "settings", "toolchain", "depends", "identity", "archive_sha256"}
 

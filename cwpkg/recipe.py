@@ -11,10 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
-from cwpkg.errors import RecipeError
-from cwpkg.fields import FieldReader
+from cwpkg.fields import FieldReader, load_yaml
 from cwpkg.suite_spec import Suite, parse_suite
 
 BUILD_KINDS = ("autotools", "cmake", "make", "scons")
@@ -114,16 +111,7 @@ class Recipe:
 
 def load_recipe(path: Path) -> Recipe:
     """Reads and validates one recipe file."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise RecipeError(f"{path}: invalid YAML{where}: {problem}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise RecipeError(f"{path}: cannot read: {error}") from None
-    return parse_recipe(document, path)
+    return parse_recipe(load_yaml(path), path)
 
 
 def parse_recipe(document: Any, path: Path) -> Recipe:

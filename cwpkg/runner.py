@@ -6,8 +6,10 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import wasmtime
+if TYPE_CHECKING:  # imported where a module runs: most commands never run one, and the import is slow
+    import wasmtime
 
 TRAP_EXIT_CODE = 134  # what a shell shows for a program killed by SIGABRT
 TIMEOUT_EXIT_CODE = 124  # what timeout(1) returns
@@ -42,6 +44,8 @@ def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] 
 
     Compiled code is kept in wasmtime's cache, so a program run many times is compiled once.
     """
+    import wasmtime
+
     config = wasmtime.WasiConfig()
     config.argv = [argv0 or module.name, *(args or [])]
     config.env = sorted((env or {}).items())
@@ -96,6 +100,8 @@ def _cause(failure: wasmtime.WasmtimeError) -> str:
 
 
 def _engine_config() -> wasmtime.Config:
+    import wasmtime
+
     config = wasmtime.Config()
     config.cache = True
     config.epoch_interruption = True

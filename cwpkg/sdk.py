@@ -10,10 +10,8 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from cwpkg.errors import RecipeError, UsageError
-from cwpkg.fields import FieldReader
+from cwpkg.errors import UsageError
+from cwpkg.fields import FieldReader, load_yaml
 from cwpkg.recipe import NAME_RE, SHA256_RE, VERSION_RE, Source
 from cwpkg.sources import SourceCache, fetch_unpacked
 
@@ -40,10 +38,7 @@ def load_toolchain_recipe(root: Path, name: str, host: str | None = None) -> Too
     available = sorted(p.stem for p in (root / "toolchains").glob("*.yaml"))
     if not path.is_file():
         raise UsageError(f"no toolchain recipe named {name!r}", hint=f"known: {', '.join(available) or '(none)'}")
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise RecipeError(f"{path}: invalid YAML: {error}") from None
+    document = load_yaml(path)
     reader = FieldReader(path)
     top = reader.mapping(document, "", allowed={"name", "version", "summary", "license", "homepage", "notes",
                                                 "downloads"},

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cwpkg.digest import file_sha256, value_sha256
 from cwpkg.errors import ToolchainError
+from cwpkg.probe_memo import remembered
 
 MIN_LLVM = 16  # wasm-ld defines __stack_low/__stack_high from LLVM 16 on; bdwgc's port relies on them
 MAX_LLVM = 40
@@ -88,37 +89,51 @@ def _builtins_path(clang: str) -> Path | None:
     return path if result.returncode == 0 and path.is_file() else None
 
 
-def _finish(origin: str, tools: dict[str, str], builtins: Path) -> Toolchain:
-    digest = file_sha256(builtins)
-    fingerprint = {
-        "clang": _first_line([tools["clang"], "--version"]),
-        "wasm-ld": _first_line([tools["wasm-ld"], "--version"]),
-        "llvm-ar": _first_line([tools["llvm-ar"], "--version"]),
-        "builtins": f"{builtins.name} sha256:{digest}",
-    }
-    return Toolchain(origin=origin, clang=tools["clang"], wasm_ld=tools["wasm-ld"], ar=tools["llvm-ar"],
-                     ranlib=tools["llvm-ranlib"], nm=tools["llvm-nm"], builtins=str(builtins),
-                     fingerprint=fingerprint)
-
-
-def _from_prefix(prefix: Path, origin: str) -> Toolchain:
-    """A directory with bin/clang, bin/wasm-ld, bin/llvm-ar, ... (wasi-sdk or an LLVM install)."""
-    tools = {name: prefix / "bin" / name for name in ("clang", "wasm-ld", "llvm-ar", "llvm-ranlib", "llvm-nm")}
-    missing = [str(path) for path in tools.values() if not os.access(path, os.X_OK)]
-    if missing:
-        raise ToolchainError(f"{origin}: incomplete toolchain, missing {', '.join(missing)}", hint=INSTALL_HINT)
-    version = re.search(r"clang version (\d+)\.", _first_line([str(tools["clang"]), "--version"]))
+def _examine(tools: dict[str, str], origin: str) -> dict | None:
+    """clang's wasm32 builtins library and the tools' versions; None when there are no builtins."""
+    clang_version = _first_line([tools["clang"], "--version"])
+    version = re.search(r"clang version (\d+)\.", clang_version)
     if version is None or int(version.group(1)) < MIN_LLVM:
         found = f"version {version.group(1)}" if version else "an unknown version"
         raise ToolchainError(f"{origin}: {tools['clang']} is clang {found}; wasm32-wasi builds need LLVM "
                              f"{MIN_LLVM} or newer", hint=INSTALL_HINT)
-    builtins = _builtins_path(str(tools["clang"]))
+    builtins = _builtins_path(tools["clang"])
     if builtins is None:
+        return None
+    fingerprint = {
+        "clang": clang_version,
+        "wasm-ld": _first_line([tools["wasm-ld"], "--version"]),
+        "llvm-ar": _first_line([tools["llvm-ar"], "--version"]),
+        "builtins": f"{builtins.name} sha256:{file_sha256(builtins)}",
+    }
+    return {"builtins": str(builtins), "fingerprint": fingerprint}
+
+
+def _examined(tools: dict[str, str], origin: str) -> dict | None:
+    """_examine's answer, remembered while the tools and the builtins library are unchanged."""
+    return remembered("toolchain", [Path(path) for path in tools.values()], lambda: _examine(tools, origin),
+                      named=lambda answer: [Path(answer["builtins"])])
+
+
+def _toolchain(origin: str, tools: dict[str, str], examined: dict) -> Toolchain:
+    return Toolchain(origin=origin, clang=tools["clang"], wasm_ld=tools["wasm-ld"], ar=tools["llvm-ar"],
+                     ranlib=tools["llvm-ranlib"], nm=tools["llvm-nm"], builtins=examined["builtins"],
+                     fingerprint=examined["fingerprint"])
+
+
+def _from_prefix(prefix: Path, origin: str) -> Toolchain:
+    """A directory with bin/clang, bin/wasm-ld, bin/llvm-ar, ... (wasi-sdk or an LLVM install)."""
+    tools = {name: str(prefix / "bin" / name) for name in ("clang", "wasm-ld", "llvm-ar", "llvm-ranlib", "llvm-nm")}
+    missing = [path for path in tools.values() if not os.access(path, os.X_OK)]
+    if missing:
+        raise ToolchainError(f"{origin}: incomplete toolchain, missing {', '.join(missing)}", hint=INSTALL_HINT)
+    examined = _examined(tools, origin)
+    if examined is None:
         raise ToolchainError(
             f"{origin}: {tools['clang']} has no wasm32 compiler-rt builtins (libclang_rt.builtins-wasm32.a)",
             hint=INSTALL_HINT,
         )
-    return _finish(origin, {name: str(path) for name, path in tools.items()}, builtins)
+    return _toolchain(origin, tools, examined)
 
 
 def _system_versions() -> list[int]:
@@ -139,15 +154,16 @@ def _from_system(problems: list[str]) -> Toolchain | None:
     for n in _system_versions():
         tools = {name: shutil.which(f"{name}-{n}") for name in ("clang", "wasm-ld", "llvm-ar", "llvm-ranlib", "llvm-nm")}
         missing = [name for name, path in tools.items() if path is None]
-        builtins = _builtins_path(tools["clang"]) if tools["clang"] else None
-        if builtins is None and tools["clang"]:
+        examined = None if missing else _examined(tools, f"clang-{n}")
+        # _examine answers None only without builtins; with tools missing, ask clang to say all at once
+        if examined is None and tools["clang"] and (not missing or _builtins_path(tools["clang"]) is None):
             missing.append("builtins")
         if missing:
             packages = sorted({DEBIAN_PACKAGES[name].format(n=n) for name in missing})
             problems.append(f"clang-{n} is there but not {', '.join(f'{m}-{n}' if m != 'builtins' else 'the wasm32 builtins' for m in missing)}"
                             f" (apt-get install {' '.join(packages)})")
             continue
-        return _finish(f"system LLVM {n}", {name: str(path) for name, path in tools.items()}, builtins)
+        return _toolchain(f"system LLVM {n}", tools, examined)
     return None
 
 

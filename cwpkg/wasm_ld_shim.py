@@ -14,6 +14,7 @@ from cwpkg.errors import CwpkgError, UsageError
 from cwpkg.layout import default_sysroot, find_recipe_root
 from cwpkg.link import LinkOptions, link_program
 from cwpkg.linkline import parse_link_arguments
+from cwpkg.probe_memo import keep_new_answers
 from cwpkg.recipebook import RecipeBook
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import detect_toolchain
@@ -32,6 +33,7 @@ def main(arguments: list[str]) -> int:
         sysroot = Sysroot(default_sysroot(book.root))
         with sysroot.locked(_say, shared=True):
             link_program(detect_toolchain(), sysroot, book, line, Path(line.output), LinkOptions(), _say)
+        keep_new_answers()
     except CwpkgError as error:
         _say(f"error: {error}")
         return error.exit_code

@@ -1,4 +1,4 @@
-"""Reads the little of a WebAssembly binary's structure that cwpkg needs: its kind and its imports."""
+"""Reads the little of a WebAssembly binary's structure that cwpkg needs: its kind, imports and symbols."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ WASM_MAGIC = b"\0asm"
 CUSTOM_SECTION = 0
 IMPORT_SECTION = 2
 IMPORT_KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
+AR_MAGIC = b"!<arch>\n"
+# The "linking" section of an object file (WebAssembly tool-conventions, Linking.md).
+SYMBOL_TABLE = 8
+SYMBOL_DATA, SYMBOL_SECTION = 1, 3
+FLAG_LOCAL, FLAG_UNDEFINED, FLAG_EXPLICIT_NAME = 0x2, 0x10, 0x40
 
 
 @dataclass(frozen=True)
@@ -104,3 +109,58 @@ def imports(path: Path) -> list[Import]:
                 reader.unsigned()
             found.append(Import(module, name, IMPORT_KINDS.get(kind, str(kind))))
     return found
+
+
+def _object_symbols(data: bytes) -> set[str]:
+    """The names of an object file's defined, non-local symbols (what `nm --defined-only --extern-only` lists)."""
+    found: set[str] = set()
+    for section_id, body in _sections(data):
+        reader = _Reader(body)
+        if section_id != CUSTOM_SECTION or reader.name() != "linking":
+            continue
+        reader.unsigned()  # version
+        while reader.offset < len(body):
+            kind, size = reader.byte(), reader.unsigned()
+            end = reader.offset + size
+            if kind == SYMBOL_TABLE:
+                for _ in range(reader.unsigned()):
+                    symbol, flags = reader.byte(), reader.unsigned()
+                    defined = not flags & FLAG_UNDEFINED
+                    name = None
+                    if symbol == SYMBOL_DATA:
+                        name = reader.name()
+                        if defined:  # segment, offset, size
+                            reader.unsigned(), reader.unsigned(), reader.unsigned()
+                    elif symbol == SYMBOL_SECTION:
+                        reader.unsigned()
+                    else:  # function, global, tag, table: an index, then a name unless it is the import's
+                        reader.unsigned()
+                        if defined or flags & FLAG_EXPLICIT_NAME:
+                            name = reader.name()
+                    if name is not None and defined and not flags & FLAG_LOCAL:
+                        found.add(name)
+            reader.offset = end
+    return found
+
+
+def _archive_members(data: bytes) -> list[bytes]:
+    """The members of an ar archive (the symbol index and the long-name table included)."""
+    members, offset = [], len(AR_MAGIC)
+    while offset + 60 <= len(data):
+        size = int(data[offset + 48:offset + 58].decode("ascii").strip())
+        members.append(data[offset + 60:offset + 60 + size])
+        offset += 60 + size + (size & 1)
+    return members
+
+
+def defined_symbols(path: Path) -> set[str] | None:
+    """The defined, non-local symbols of a wasm object file or of an archive of them; None for
+    anything else (a linked module, or not WebAssembly at all)."""
+    data = path.read_bytes()
+    if data.startswith(AR_MAGIC):
+        objects = [member for member in _archive_members(data) if member.startswith(WASM_MAGIC)]
+    elif data.startswith(WASM_MAGIC) and not is_linked_program(path):
+        objects = [data]
+    else:
+        return None
+    return set().union(*(_object_symbols(member) for member in objects))

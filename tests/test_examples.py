@@ -12,7 +12,6 @@ from collections import Counter
 from xml.sax.saxutils import escape
 
 import yaml
-
 from conftest import REPO
 
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cwpkg, snapshot
-from tiny import write_repo, env_for
+from tiny import env_for, write_repo
 
 
 @pytest.fixture

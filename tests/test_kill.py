@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cwpkg
 from tiny import env_for, write_repo
 

@@ -10,7 +10,6 @@ import textwrap
 
 import pytest
 import wasmtime
-
 from conftest import REPO, run_cwpkg
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,6 @@ import stat
 import textwrap
 
 import pytest
-
 from conftest import REPO, run_cwpkg, snapshot
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import snapshot
 
 from cwpkg.errors import PatchError
 from cwpkg.patching import apply_patch
-from conftest import snapshot
 
 
 @pytest.fixture
@@ -91,9 +91,10 @@ def test_malformed_patches_are_reported(tree, tmp_path, text, message):
 def test_the_project_patches_apply_to_nothing_else_than_their_sources():
     """Every patch under patches/ parses, and recipes name exactly the library patches there
     (patches/crystal/ holds the compiler's compat patches, which the link driver applies)."""
+    from conftest import REPO
+
     from cwpkg.patching import parse_patch
     from cwpkg.recipebook import RecipeBook
-    from conftest import REPO
 
     book = RecipeBook(REPO)
     named = {patch for name in book.names() for patch in book.get(name).patches}

@@ -6,8 +6,8 @@ import re
 import subprocess
 
 import pytest
-
 from conftest import REPO, run_cwpkg, snapshot
+
 from cwpkg.runner import run_module
 
 pytestmark = pytest.mark.slow

@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import snapshot
 
 from cwpkg.archive import write_archive
 from cwpkg.errors import SysrootError
 from cwpkg.sysroot import Sysroot
-from conftest import snapshot
 
 
 def package(tmp_path: Path, name: str, files: dict[str, str]) -> Path:

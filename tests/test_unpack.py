@@ -9,10 +9,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import make_tarball
 
 from cwpkg.errors import UnsafeArchiveError
 from cwpkg.unpack import unpack
-from conftest import make_tarball
 
 
 def tar_with(entries: list[tarfile.TarInfo], contents: dict[str, bytes] | None = None, mode: str = "w:gz") -> bytes:

@@ -10,7 +10,6 @@ import hashlib
 from pathlib import Path
 
 import yaml
-
 from conftest import make_tarball
 
 MAKEFILE = b"""\

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import make_tarball, run_cwpkg, snapshot
 from tiny import MAKEFILE, SOURCES, env_for, write_repo
 

@@ -1,0 +1,179 @@
+"""The commands on packages: install, uninstall, list, info, fetch, recipes, toolchain, test and check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cwpkg.atomic import write_text_atomically
+from cwpkg.checks import require_all_passed, run_check
+from cwpkg.cli_reproducible import install_from_bundle, locked_archives
+from cwpkg.context import Context, toolchain_for
+from cwpkg.errors import BuildError, SysrootError, UsageError
+from cwpkg.install import install_packages
+from cwpkg.package_build import PackageBuild
+from cwpkg.sdk import install_toolchain, load_toolchain_recipe
+from cwpkg.suite import SuiteResult, describe_result, require_suites_ok, run_suite
+from cwpkg.suite_report import render_report
+from cwpkg.sysroot import Sysroot
+from cwpkg.toolchain import detect_toolchain
+
+
+def cmd_install(context: Context) -> int:
+    options = context.options
+    if options.all and options.packages:
+        raise UsageError("give package names or --all, not both")
+    expected: dict[str, str] = {}
+    if options.from_bundle:
+        if options.all or options.packages or options.locked:
+            raise UsageError("--from-bundle installs the bundle's packages: give no names, --all or --locked")
+        return install_from_bundle(context, Path(options.from_bundle))
+    if options.locked:
+        requested, expected = locked_archives(context, [] if options.all else list(dict.fromkeys(options.packages)))
+    elif not options.all and not options.packages:
+        raise UsageError("name the packages to install, or use --all (or --locked)")
+    else:
+        requested = context.book.names() if options.all else list(dict.fromkeys(options.packages))
+    recipes = install_packages(context, requested, options.jobs, options.explain, expected_archives=expected)
+    if options.check:
+        return _run_checks(context, [r for r in recipes if r.test is not None], context.sysroot)
+    return 0
+
+
+def cmd_test(context: Context) -> int:
+    options = context.options
+    book = context.book
+    if options.all == bool(options.packages):
+        raise UsageError("name the packages to test, or use --all (not both)")
+    names = [name for name in book.names() if book.get(name).suite is not None] if options.all else options.packages
+    for name in names:
+        if book.get(name).suite is None:
+            raise UsageError(f"{name} has no upstream test suite in its recipe ({book.get(name).path})")
+    install_packages(context, names, options.jobs, explain=False)
+    toolchain, sysroot, sources = toolchain_for(context), context.sysroot, context.source_cache()
+    results, failed_builds = [], []
+    with sysroot.locked(context.say, shared=True):
+        for name in names:  # a suite that cannot be built is reported with the rest, not alone
+            build = PackageBuild(book.get(name), book, toolchain, sources, sysroot.root, options.jobs, context.say)
+            try:
+                results.append(run_suite(build, options.keep, context.say))
+            except BuildError as error:
+                failed_builds.append(error)
+                results.append(SuiteResult(build.recipe, problems=[f"the suite could not be built: {error}"]))
+    for result in results:
+        print(describe_result(result))
+    report = render_report(results)
+    if options.report:
+        print(report, end="")
+    if options.report_file:
+        write_text_atomically(Path(options.report_file), report)
+    if failed_builds:
+        raise BuildError("; ".join(error.message for error in failed_builds))
+    require_suites_ok(results)
+    return 0
+
+
+def _run_checks(context: Context, recipes, sysroot: Sysroot) -> int:
+    toolchain = toolchain_for(context)
+    results = []
+    for recipe in recipes:
+        result = run_check(recipe, context.book, toolchain, sysroot.root)
+        print(f"{'PASS' if result.passed else 'FAIL'} {recipe.name}: {result.detail}")
+        results.append(result)
+    require_all_passed(results)
+    return 0
+
+
+def cmd_check(context: Context) -> int:
+    sysroot = context.sysroot
+    installed = sysroot.installed()
+    names = context.options.packages or sorted(installed)
+    recipes = []
+    for name in names:
+        recipe = context.book.get(name)
+        if name not in installed:
+            raise UsageError(f"{name} is not installed in {sysroot.root}", hint=f"cwpkg install {name}")
+        if recipe.test is not None:
+            recipes.append(recipe)
+    if not recipes:
+        raise UsageError("no installed package with a test program", hint="cwpkg install PKG first")
+    return _run_checks(context, recipes, sysroot)
+
+
+def cmd_uninstall(context: Context) -> int:
+    sysroot = context.sysroot
+    with sysroot.locked(context.say):
+        installed = sysroot.installed()
+        for name in context.options.packages:
+            if name not in installed:
+                raise UsageError(f"{name} is not installed in {sysroot.root}")
+        leaving = set(context.options.packages)
+        if not context.options.force:
+            for name, manifest in installed.items():
+                needed = leaving & set(manifest.get("depends", []))
+                if name not in leaving and needed:
+                    raise SysrootError(f"{name} depends on {', '.join(sorted(needed))}",
+                                       hint=f"uninstall {name} too, or use --force")
+        for name in context.options.packages:
+            sysroot.uninstall(name)
+            print(f"removed {name}")
+    return 0
+
+
+def cmd_list(context: Context) -> int:
+    sysroot = context.sysroot
+    installed = sysroot.installed()
+    if not installed:
+        print(f"no packages installed in {sysroot.root}")
+    for name, manifest in installed.items():
+        print(f"{name:12} {manifest['version']:28} {len(manifest['files']):5} files  {manifest['identity'][:12]}")
+    return 0
+
+
+def cmd_info(context: Context) -> int:
+    recipe = context.book.get(context.options.package)
+    print(f"{recipe.name} {recipe.version}: {recipe.summary}")
+    print(f"  license:  {recipe.license}\n  homepage: {recipe.homepage}\n  recipe:   {recipe.path}")
+    print(f"  depends:  {', '.join(recipe.depends) or '-'}")
+    for source in recipe.sources:
+        print(f"  source:   {source.description}\n            sha256 {source.sha256}")
+    for patch in recipe.patches:
+        print(f"  patch:    patches/{patch}")
+    manifest = context.sysroot.manifest(recipe.name)
+    if manifest is None:
+        print("  installed: no")
+        return 0
+    print(f"  installed: {manifest['version']} in {context.sysroot.root} ({len(manifest['files'])} files)")
+    print(f"  identity:  {manifest['identity']}\n  archive:   sha256 {manifest['archive_sha256']}")
+    for patch in manifest["patches"]:
+        print(f"  built with patch {patch['path']} sha256 {patch['sha256']}")
+    toolchain = manifest["toolchain"]
+    print(f"  toolchain: {toolchain['origin']}: {toolchain['clang']}")
+    return 0
+
+
+def cmd_fetch(context: Context) -> int:
+    book = context.book
+    names = context.options.packages or book.names()
+    cache = context.source_cache()
+    for recipe in book.with_dependencies(names):
+        _, path = cache.fetch(recipe)
+        print(f"{recipe.name} {recipe.version}: {path}")
+    return 0
+
+
+def cmd_recipes(context: Context) -> int:
+    for name in context.book.names():
+        recipe = context.book.get(name)
+        print(f"{name:12} {recipe.version:28} {recipe.summary}")
+    return 0
+
+
+def cmd_toolchain(context: Context) -> int:
+    if context.options.install:
+        recipe = load_toolchain_recipe(context.recipe_root, context.options.install)
+        directory = install_toolchain(recipe, context.source_cache(), context.say)
+        print(detect_toolchain(str(directory)).describe())
+        print(f"\nto use it: export WASI_SDK_PATH={directory}")
+        return 0
+    print(toolchain_for(context).describe())
+    return 0

@@ -3,11 +3,12 @@
     python bench/table.py [--workdir DIR] [--runs N] [--cold]
 
 Rows: with --cold, a cold build of every recipe with a warm source cache (baseline: a plain serial
-shell script running the same steps, see cold_build.py); a no-op `cwpkg install --all` (baseline: starting Python and importing cwpkg's command line),
-restoring the whole sysroot from a binary cache into an empty directory (baseline: unpacking the
-same archives with tar), and `cwpkg link` of each example (baseline: the bare `crystal build
---cross-compile` and `wasm-ld` commands for the same program). Each time is the median of N runs;
-peak memory is the largest resident set of the measured process tree's biggest process.
+shell script running the same steps, see cold_build.py); a no-op `cwpkg install --all` (baseline:
+starting Python and importing cwpkg's command line), restoring the whole sysroot from a binary
+cache into an empty directory (baseline: unpacking the same archives with tar), and `cwpkg link`
+of each example (baseline: the bare `crystal build --cross-compile` and `wasm-ld` commands for the
+same program, run alternately with cwpkg's). Each time is the median of N runs; peak memory is the
+largest resident set of the measured process tree's biggest process.
 
 The first run builds the sysroot in DIR (default: a directory under the cache); later runs reuse it.
 """

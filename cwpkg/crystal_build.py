@@ -48,7 +48,9 @@ class CrystalCompilation:
 
     def __init__(self, compiler: CrystalCompiler, stdlib: CompatStdlib, source: Path, workdir: Path,
                  sysroot: Path, release: bool, flags: list[str]) -> None:
-        self.compiler, self.source, self.directory = compiler, source, source.resolve().parent
+        # In the caller's directory, as `crystal build` would run: CRYSTAL_PATH's relative `lib` entry
+        # (where shards installs dependencies) is looked up there, not beside the source.
+        self.compiler, self.source, self.directory = compiler, source, Path.cwd()
         argv = [compiler.executable, "build", "--cross-compile", "--no-color", "--target", CRYSTAL_TARGET,
                 str(source.resolve()), "-o", str(workdir / "program"), *(["--release"] if release else []), *flags]
         env = {**os.environ, **crystal_environment(compiler, stdlib, sysroot)}

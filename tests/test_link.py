@@ -48,6 +48,18 @@ def test_hello_links_in_place_and_runs_with_the_current_directory(full_sysroot, 
     assert "deleted: true" in result.stdout
 
 
+def test_shards_in_lib_of_the_current_directory_are_found(full_sysroot, tmp_path):
+    """As with `crystal build src/app.cr` in a project, `lib/` (where shards installs) is looked up in
+    the current directory, not beside the source."""
+    (tmp_path / "lib" / "greeting" / "src").mkdir(parents=True)
+    (tmp_path / "lib" / "greeting" / "src" / "greeting.cr").write_text('module Greeting\n  WORD = "shard"\nend\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.cr").write_text('require "greeting"\nputs "hello from a #{Greeting::WORD}"\n')
+    result = run_cwpkg("link", "src/app.cr", "-o", "app.wasm", "--run", env=full_sysroot, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello from a shard\n"
+
+
 def test_run_passes_arguments_environment_stdin_directories_and_exit_status(full_sysroot, tmp_path):
     source = tmp_path / "echo.cr"
     source.write_text(textwrap.dedent("""\

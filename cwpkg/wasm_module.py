@@ -75,14 +75,21 @@ def _sections(data: bytes) -> list[tuple[int, bytes]]:
     return sections
 
 
+def _linking_section(data: bytes) -> _Reader | None:
+    """A reader placed after the name of the "linking" custom section, which only object files have."""
+    for section_id, body in _sections(data):
+        if section_id == CUSTOM_SECTION:
+            reader = _Reader(body)
+            if reader.name() == "linking":
+                return reader
+    return None
+
+
 def is_linked_program(path: Path) -> bool:
     """A linked module; object files share the magic number but carry a "linking" custom section."""
     if not path.is_file() or path.is_symlink() or not is_wasm(path):
         return False
-    for section_id, body in _sections(path.read_bytes()):
-        if section_id == CUSTOM_SECTION and _Reader(body).name() == "linking":
-            return False
-    return True
+    return _linking_section(path.read_bytes()) is None
 
 
 def imports(path: Path) -> list[Import]:
@@ -111,35 +118,35 @@ def imports(path: Path) -> list[Import]:
     return found
 
 
-def _object_symbols(data: bytes) -> set[str]:
-    """The names of an object file's defined, non-local symbols (what `nm --defined-only --extern-only` lists)."""
+def _object_symbols(data: bytes) -> set[str] | None:
+    """The names of an object file's defined, non-local symbols (what `nm --defined-only --extern-only`
+    lists); None when `data` has no "linking" section (a linked module is not an object)."""
+    reader = _linking_section(data)
+    if reader is None:
+        return None
     found: set[str] = set()
-    for section_id, body in _sections(data):
-        reader = _Reader(body)
-        if section_id != CUSTOM_SECTION or reader.name() != "linking":
-            continue
-        reader.unsigned()  # version
-        while reader.offset < len(body):
-            kind, size = reader.byte(), reader.unsigned()
-            end = reader.offset + size
-            if kind == SYMBOL_TABLE:
-                for _ in range(reader.unsigned()):
-                    symbol, flags = reader.byte(), reader.unsigned()
-                    defined = not flags & FLAG_UNDEFINED
-                    name = None
-                    if symbol == SYMBOL_DATA:
+    reader.unsigned()  # version
+    while reader.offset < len(reader.data):
+        kind, size = reader.byte(), reader.unsigned()
+        end = reader.offset + size
+        if kind == SYMBOL_TABLE:
+            for _ in range(reader.unsigned()):
+                symbol, flags = reader.byte(), reader.unsigned()
+                defined = not flags & FLAG_UNDEFINED
+                name = None
+                if symbol == SYMBOL_DATA:
+                    name = reader.name()
+                    if defined:  # segment, offset, size
+                        reader.unsigned(), reader.unsigned(), reader.unsigned()
+                elif symbol == SYMBOL_SECTION:
+                    reader.unsigned()
+                else:  # function, global, tag, table: an index, then a name unless it is the import's
+                    reader.unsigned()
+                    if defined or flags & FLAG_EXPLICIT_NAME:
                         name = reader.name()
-                        if defined:  # segment, offset, size
-                            reader.unsigned(), reader.unsigned(), reader.unsigned()
-                    elif symbol == SYMBOL_SECTION:
-                        reader.unsigned()
-                    else:  # function, global, tag, table: an index, then a name unless it is the import's
-                        reader.unsigned()
-                        if defined or flags & FLAG_EXPLICIT_NAME:
-                            name = reader.name()
-                    if name is not None and defined and not flags & FLAG_LOCAL:
-                        found.add(name)
-            reader.offset = end
+                if name is not None and defined and not flags & FLAG_LOCAL:
+                    found.add(name)
+        reader.offset = end
     return found
 
 
@@ -157,10 +164,9 @@ def defined_symbols(path: Path) -> set[str] | None:
     """The defined, non-local symbols of a wasm object file or of an archive of them; None for
     anything else (a linked module, or not WebAssembly at all)."""
     data = path.read_bytes()
-    if data.startswith(AR_MAGIC):
-        objects = [member for member in _archive_members(data) if member.startswith(WASM_MAGIC)]
-    elif data.startswith(WASM_MAGIC) and not is_linked_program(path):
-        objects = [data]
-    else:
+    if data.startswith(WASM_MAGIC):
+        return _object_symbols(data)
+    if not data.startswith(AR_MAGIC):
         return None
-    return set().union(*(_object_symbols(member) for member in objects))
+    members = (_object_symbols(member) for member in _archive_members(data) if member.startswith(WASM_MAGIC))
+    return set().union(*(symbols for symbols in members if symbols is not None))

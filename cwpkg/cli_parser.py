@@ -81,6 +81,16 @@ def add_program_commands(command: Adder) -> None:
                       help="examples run at once (default: number of cores)")
     spec.set_defaults(handler="cli_spec:cmd_spec")
 
+    bindings = command("bindings", "compare the standard library's lib bindings with the sysroot's C headers, "
+                                   "as wasm32 sees them")
+    bindings.add_argument("programs", nargs="*", metavar="PROGRAM.cr",
+                          help="also check the proc literals these programs hand to C")
+    bindings.add_argument("--unpatched", action="store_true",
+                          help="check the installed standard library, without the compat patches")
+    bindings.add_argument("-v", "--verbose", action="store_true",
+                          help="also list partial structs, undeclared funs and what wasm32 does not compile")
+    bindings.set_defaults(handler="cli_bindings:cmd_bindings")
+
     env = command("env", "print the variables that let crystal, pkg-config, make, CMake and meson use the sysroot")
     env.add_argument("--shell", action="store_true", help='as export lines: eval "$(cwpkg env --shell)"')
     env.set_defaults(handler="cli_env:cmd_env")

@@ -1,4 +1,5 @@
-"""Reads the little of a WebAssembly binary's structure that cwpkg needs: its kind, imports and symbols."""
+"""Reads the little of a WebAssembly binary's structure that cwpkg needs: its kind, imports, symbols and
+the types of an object's functions."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from pathlib import Path
 
 WASM_MAGIC = b"\0asm"
 CUSTOM_SECTION = 0
+TYPE_SECTION = 1
 IMPORT_SECTION = 2
+FUNCTION_SECTION = 3
+VALUE_TYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128", 0x70: "funcref", 0x6F: "externref"}
 IMPORT_KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
 AR_MAGIC = b"!<arch>\n"
 # The "linking" section of an object file (WebAssembly tool-conventions, Linking.md).
 SYMBOL_TABLE = 8
-SYMBOL_DATA, SYMBOL_SECTION = 1, 3
+SYMBOL_FUNCTION, SYMBOL_DATA, SYMBOL_SECTION = 0, 1, 3
 FLAG_LOCAL, FLAG_UNDEFINED, FLAG_EXPLICIT_NAME = 0x2, 0x10, 0x40
 
 
@@ -92,39 +96,62 @@ def is_linked_program(path: Path) -> bool:
     return _linking_section(path.read_bytes()) is None
 
 
+@dataclass(frozen=True)
+class _ImportEntry:
+    module: str
+    name: str
+    kind: str
+    type_index: int | None  # a function's type
+
+
+def _import_entries(reader: _Reader) -> list[_ImportEntry]:
+    """The entries of an import section, `reader` placed at its start."""
+    entries = []
+    for _ in range(reader.unsigned()):
+        module, name, kind = reader.name(), reader.name(), reader.byte()
+        type_index = None
+        if kind == 0:  # function: type index
+            type_index = reader.unsigned()
+        elif kind == 1:  # table: element type, limits
+            reader.byte()
+            reader.limits()
+        elif kind == 2:  # memory: limits
+            reader.limits()
+        elif kind == 3:  # global: value type, mutability
+            reader.byte()
+            reader.byte()
+        else:  # tag: attribute, type index
+            reader.byte()
+            reader.unsigned()
+        entries.append(_ImportEntry(module, name, IMPORT_KINDS.get(kind, str(kind)), type_index))
+    return entries
+
+
 def imports(path: Path) -> list[Import]:
     """The module's imports, in order."""
-    found: list[Import] = []
-    for section_id, body in _sections(path.read_bytes()):
-        if section_id != IMPORT_SECTION:
-            continue
-        reader = _Reader(body)
-        for _ in range(reader.unsigned()):
-            module, name, kind = reader.name(), reader.name(), reader.byte()
-            if kind == 0:  # function: type index
-                reader.unsigned()
-            elif kind == 1:  # table: element type, limits
-                reader.byte()
-                reader.limits()
-            elif kind == 2:  # memory: limits
-                reader.limits()
-            elif kind == 3:  # global: value type, mutability
-                reader.byte()
-                reader.byte()
-            else:  # tag: attribute, type index
-                reader.byte()
-                reader.unsigned()
-            found.append(Import(module, name, IMPORT_KINDS.get(kind, str(kind))))
-    return found
+    return [Import(entry.module, entry.name, entry.kind)
+            for section_id, body in _sections(path.read_bytes()) if section_id == IMPORT_SECTION
+            for entry in _import_entries(_Reader(body))]
 
 
-def _object_symbols(data: bytes) -> set[str] | None:
-    """The names of an object file's defined, non-local symbols (what `nm --defined-only --extern-only`
-    lists); None when `data` has no "linking" section (a linked module is not an object)."""
+@dataclass(frozen=True)
+class _Symbol:
+    kind: int  # SYMBOL_FUNCTION, SYMBOL_DATA, ...
+    flags: int
+    index: int | None  # function, global, tag or table index; None for data and section symbols
+    name: str | None  # None for section symbols, and for imports named by their import
+
+    @property
+    def defined(self) -> bool:
+        return not self.flags & FLAG_UNDEFINED
+
+
+def _symbol_table(data: bytes) -> list[_Symbol] | None:
+    """The symbols of an object file's "linking" section; None when `data` has none (a linked module)."""
     reader = _linking_section(data)
     if reader is None:
         return None
-    found: set[str] = set()
+    found: list[_Symbol] = []
     reader.unsigned()  # version
     while reader.offset < len(reader.data):
         kind, size = reader.byte(), reader.unsigned()
@@ -133,7 +160,7 @@ def _object_symbols(data: bytes) -> set[str] | None:
             for _ in range(reader.unsigned()):
                 symbol, flags = reader.byte(), reader.unsigned()
                 defined = not flags & FLAG_UNDEFINED
-                name = None
+                name = index = None
                 if symbol == SYMBOL_DATA:
                     name = reader.name()
                     if defined:  # segment, offset, size
@@ -141,12 +168,70 @@ def _object_symbols(data: bytes) -> set[str] | None:
                 elif symbol == SYMBOL_SECTION:
                     reader.unsigned()
                 else:  # function, global, tag, table: an index, then a name unless it is the import's
-                    reader.unsigned()
+                    index = reader.unsigned()
                     if defined or flags & FLAG_EXPLICIT_NAME:
                         name = reader.name()
-                if name is not None and defined and not flags & FLAG_LOCAL:
-                    found.add(name)
+                found.append(_Symbol(symbol, flags, index, name))
         reader.offset = end
+    return found
+
+
+def _object_symbols(data: bytes) -> set[str] | None:
+    """The names of an object file's defined, non-local symbols (what `nm --defined-only --extern-only`
+    lists); None when `data` has no "linking" section (a linked module is not an object)."""
+    symbols = _symbol_table(data)
+    if symbols is None:
+        return None
+    return {symbol.name for symbol in symbols
+            if symbol.name is not None and symbol.defined and not symbol.flags & FLAG_LOCAL}
+
+
+@dataclass(frozen=True)
+class FunctionType:
+    """A WebAssembly function type: what a call must agree with, or the module traps."""
+
+    params: tuple[str, ...]
+    results: tuple[str, ...]
+
+    def __str__(self) -> str:
+        result = ", ".join(self.results) if len(self.results) != 1 else self.results[0]
+        return f"({', '.join(self.params)}) -> {result or '()'}"
+
+
+def _value_types(reader: _Reader) -> tuple[str, ...]:
+    return tuple(VALUE_TYPES.get(reader.byte(), "?") for _ in range(reader.unsigned()))
+
+
+def object_function_types(path: Path) -> dict[str, FunctionType]:
+    """The type of every named function of a wasm object file, imported (called but defined elsewhere)
+    or defined in it, by symbol name. A function the object both calls and defines is listed once."""
+    data = path.read_bytes()
+    symbols = _symbol_table(data) if data.startswith(WASM_MAGIC) else None
+    if symbols is None:
+        raise ValueError(f"{path}: not a WebAssembly object file")
+    types: list[FunctionType] = []
+    function_types: list[int] = []  # type index of each function, imported ones first
+    import_names: dict[int, str] = {}
+    for section_id, body in _sections(data):
+        reader = _Reader(body)
+        if section_id == TYPE_SECTION:
+            for _ in range(reader.unsigned()):
+                reader.byte()  # 0x60: function type
+                params = _value_types(reader)
+                types.append(FunctionType(params, _value_types(reader)))
+        elif section_id == IMPORT_SECTION:
+            for entry in _import_entries(reader):
+                if entry.kind == "func":
+                    import_names[len(function_types)] = entry.name
+                    function_types.append(entry.type_index)
+        elif section_id == FUNCTION_SECTION:
+            function_types.extend(reader.unsigned() for _ in range(reader.unsigned()))
+    found: dict[str, FunctionType] = {}
+    for symbol in symbols:
+        if symbol.kind == SYMBOL_FUNCTION and symbol.index is not None:
+            name = symbol.name or import_names.get(symbol.index)
+            if name is not None:
+                found[name] = types[function_types[symbol.index]]
     return found
 
 

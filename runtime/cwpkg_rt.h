@@ -1,0 +1,61 @@
+/* cwpkg_rt: the wasm32-wasi runtime that lets a conservative collector see
+ * every live pointer.
+ *
+ * WebAssembly keeps locals and call arguments in the engine, outside linear
+ * memory, where bdwgc cannot scan them.  This runtime runs the program inside
+ * a *bottom frame*; when a collection is due, it unwinds the call stack down
+ * to that frame with Binaryen's Asyncify, which writes every frame's live
+ * locals into linear memory, collects there (the unwound locals, the shadow
+ * stack and static data are all roots), and rewinds the stack to where it
+ * was.  See docs/wasm-runtime.md for the design.
+ *
+ * A C or Crystal program needs none of this header: linking with libgc and
+ * libcwpkg_rt (cwpkg does it) wraps main and bdwgc's allocation and
+ * collection functions, and Asyncify instruments the functions that can be
+ * on the stack when an unwind starts.  The header is for code that wants to
+ * run its own entry points inside a bottom frame or to read the statistics.
+ */
+#ifndef CWPKG_RT_H
+#define CWPKG_RT_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Runs entry(argument) inside a bottom frame and returns its result.  Called
+ * again while a bottom frame is active (as libc's startup code does, through
+ * both wrapped entry points), it just calls entry: the active frame serves. */
+int cwpkg_rt_run(int (*entry)(void *), void *argument);
+
+/* Nonzero when the running code could unwind to a bottom frame now: inside
+ * one, not inside the runtime's own work there, and with enough free stack
+ * below the stack pointer to hold the unwound frames. */
+int cwpkg_rt_can_unwind(void);
+
+/* Collects now if it can (see cwpkg_rt_can_unwind) and returns nonzero if
+ * it did.  GC_gcollect() does this under the runtime. */
+int cwpkg_rt_collect(void);
+
+/* Prints an out-of-memory message for a request of `bytes` and exits with
+ * status 1: on WebAssembly, address 0 is ordinary memory, so code that
+ * carried on with a null result would silently overwrite data. */
+_Noreturn void cwpkg_rt_out_of_memory(size_t bytes);
+
+struct cwpkg_rt_stats {
+  unsigned long collections;      /* collections run at a bottom frame       */
+  unsigned long deferred;         /* due collections postponed: no unwind    */
+                                  /* possible where they fell due            */
+  size_t largest_unwind;          /* most bytes one unwind wrote             */
+  size_t linear_memory;           /* current size of linear memory (bytes)   */
+  size_t heap_size;               /* bdwgc's heap (bytes)                    */
+};
+
+void cwpkg_rt_get_stats(struct cwpkg_rt_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CWPKG_RT_H */

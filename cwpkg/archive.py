@@ -11,6 +11,7 @@ import os
 import tarfile
 from pathlib import Path
 
+from cwpkg.atomic import TEMPORARY_SUFFIX
 from cwpkg.buildenv import SOURCE_DATE_EPOCH
 from cwpkg.digest import file_sha256
 
@@ -26,11 +27,22 @@ def _entries(root: Path) -> list[Path]:
 
 def write_archive(root: Path, destination: Path) -> str:
     """Packs the tree at `root` into `destination` (written atomically); returns its sha256."""
-    temporary = destination.with_name(destination.name + ".tmp")
+    temporary = destination.with_name(destination.name + TEMPORARY_SUFFIX)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    with open(temporary, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                                     compresslevel=9) as compressed, \
+    try:
+        _write_tar_gz(root, temporary)
+        os.replace(temporary, destination)
+    except BaseException:  # an interrupted or failed write leaves nothing behind
+        temporary.unlink(missing_ok=True)
+        raise
+    return file_sha256(destination)
+
+
+def _write_tar_gz(root: Path, output: Path) -> None:
+    with open(output, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
+                                                  compresslevel=9) as compressed, \
             tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        tar.inodes = _NoInodes()  # files that share an inode are stored twice, never as a hard link
         for path in _entries(root):
             info = tar.gettarinfo(str(path), arcname=path.relative_to(root).as_posix())
             info.uid = info.gid = 0
@@ -47,5 +59,11 @@ def write_archive(root: Path, destination: Path) -> str:
                     tar.addfile(info, handle)
             else:
                 tar.addfile(info)
-    os.replace(temporary, destination)
-    return file_sha256(destination)
+
+
+class _NoInodes(dict):
+    """TarFile remembers each inode it stored to write the next name of it as a hard link; with
+    nothing remembered, every name is stored as a file of its own."""
+
+    def __setitem__(self, key, value) -> None:
+        pass

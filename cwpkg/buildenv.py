@@ -20,6 +20,7 @@ PREFIX = "/wasi-sysroot"
 LIBDIR = f"{PREFIX}/lib/{TARGET}"
 INCLUDEDIR = f"{PREFIX}/include"
 SOURCE_DATE_EPOCH = 315532800  # 1980-01-01, the earliest time every archive format can store
+PASSED_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "TMPDIR", "PYTHONPATH")
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,9 @@ def placeholders(toolchain: Toolchain, recipe: Recipe, dirs: BuildDirs, jobs: in
 def build_environment(toolchain: Toolchain, recipe: Recipe, dirs: BuildDirs, jobs: int) -> dict[str, str]:
     values = placeholders(toolchain, recipe, dirs, jobs)
     compiler = f"{toolchain.clang} --target={TARGET} --sysroot={dirs.sysroot}"
-    env = {
-        key: value for key, value in os.environ.items()
-        if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "CFLAGS", "CPPFLAGS", "LDFLAGS", "LIBS", "CONFIG_SITE",
-                       "PKG_CONFIG_PATH", "CC", "CXX", "AR", "RANLIB", "NM", "LD")
-    }
+    # Only what a build needs from the caller's environment: a token or password in it (a binary
+    # cache's, say) must not reach configure scripts, makefiles and their logs.
+    env = {key: os.environ[key] for key in PASSED_VARIABLES if key in os.environ}
     env.update({
         "CC": compiler,
         "CPP": f"{compiler} -E",

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from cwpkg.errors import CheckFailed
+from cwpkg.layout import scratch_directory
 from cwpkg.recipe import Recipe
 from cwpkg.recipebook import RecipeBook
 from cwpkg.runner import run_module
@@ -27,8 +27,8 @@ def run_check(recipe: Recipe, book: RecipeBook, toolchain: Toolchain, sysroot: P
     test = recipe.test
     assert test is not None
     program = book.test_program_path(recipe)
-    with tempfile.TemporaryDirectory(prefix=f"cwpkg-check-{recipe.name}-") as scratch:
-        module = Path(scratch) / f"{recipe.name}-check.wasm"
+    with scratch_directory(f"check-{recipe.name}") as scratch:
+        module = scratch / f"{recipe.name}-check.wasm"
         cflags = [flag.format(sysroot=sysroot) for flag in test.cflags]
         compile_argv = [toolchain.clang, f"--target={TARGET}", f"--sysroot={sysroot}", "-O2", *cflags,
                         str(program), "-o", str(module), *test.libs]

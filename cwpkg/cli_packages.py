@@ -100,23 +100,34 @@ def cmd_check(context: Context) -> int:
 
 
 def cmd_uninstall(context: Context) -> int:
+    """Removes packages; one that is not installed is said so and skipped (as apt and pip do), so that
+    running an interrupted uninstall again finishes it. A name no recipe knows is a mistake."""
     sysroot = context.sysroot
+    names = list(dict.fromkeys(context.options.packages))
+    if not sysroot.state.is_dir():  # no sysroot: nothing to lock, nothing to remove
+        _say_not_installed(context, names)
+        return 0
     with sysroot.locked(context.say):
         installed = sysroot.installed()
-        for name in context.options.packages:
-            if name not in installed:
-                raise UsageError(f"{name} is not installed in {sysroot.root}")
-        leaving = set(context.options.packages)
+        _say_not_installed(context, [name for name in names if name not in installed])
+        leaving = {name for name in names if name in installed}
         if not context.options.force:
             for name, manifest in installed.items():
-                needed = leaving & set(manifest.get("depends", []))
+                needed = leaving & set(manifest.depends)
                 if name not in leaving and needed:
                     raise SysrootError(f"{name} depends on {', '.join(sorted(needed))}",
                                        hint=f"uninstall {name} too, or use --force")
-        for name in context.options.packages:
-            sysroot.uninstall(name)
-            print(f"removed {name}")
+        for name in names:
+            if name in leaving:
+                sysroot.uninstall(name)
+                print(f"removed {name}")
     return 0
+
+
+def _say_not_installed(context: Context, names: list[str]) -> None:
+    for name in names:
+        context.book.get(name)
+        print(f"{name} is not installed in {context.sysroot.root}; nothing to remove")
 
 
 def cmd_list(context: Context) -> int:
@@ -125,7 +136,7 @@ def cmd_list(context: Context) -> int:
     if not installed:
         print(f"no packages installed in {sysroot.root}")
     for name, manifest in installed.items():
-        print(f"{name:12} {manifest['version']:28} {len(manifest['files']):5} files  {manifest['identity'][:12]}")
+        print(f"{name:12} {manifest.version:28} {len(manifest.files):5} files  {manifest.identity[:12]}")
     return 0
 
 
@@ -142,11 +153,11 @@ def cmd_info(context: Context) -> int:
     if manifest is None:
         print("  installed: no")
         return 0
-    print(f"  installed: {manifest['version']} in {context.sysroot.root} ({len(manifest['files'])} files)")
-    print(f"  identity:  {manifest['identity']}\n  archive:   sha256 {manifest['archive_sha256']}")
-    for patch in manifest["patches"]:
+    print(f"  installed: {manifest.version} in {context.sysroot.root} ({len(manifest.files)} files)")
+    print(f"  identity:  {manifest.identity}\n  archive:   sha256 {manifest.archive_sha256}")
+    for patch in manifest.patches:
         print(f"  built with patch {patch['path']} sha256 {patch['sha256']}")
-    toolchain = manifest["toolchain"]
+    toolchain = manifest.toolchain
     print(f"  toolchain: {toolchain['origin']}: {toolchain['clang']}")
     return 0
 

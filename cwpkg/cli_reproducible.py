@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from cwpkg.atomic import write_text_atomically
@@ -15,7 +14,7 @@ from cwpkg.digest import file_sha256
 from cwpkg.errors import IntegrityError, UsageError
 from cwpkg.identity import plan_identities
 from cwpkg.install import install_packages
-from cwpkg.layout import BINARY_CACHE_VARIABLE, LOCK_NAME
+from cwpkg.layout import BINARY_CACHE_VARIABLE, LOCK_NAME, scratch_directory
 from cwpkg.lockfile import describe_difference, lock_fields, read_lock, write_lock
 from cwpkg.recipe import Recipe
 from cwpkg.verify import file_problems, lock_problems
@@ -39,10 +38,10 @@ def installed_lock_entries(context: Context, recipes: list[Recipe]) -> dict[str,
     entries = {}
     for name, fields in _current_fields(context, recipes).items():
         manifest = installed.get(name)
-        if manifest is None or manifest["identity"] != fields["identity"]:
+        if manifest is None or manifest.identity != fields["identity"]:
             raise IntegrityError(f"{name} in {context.sysroot.root} is not what its recipe builds now",
                                  hint=f"cwpkg install {name}, then run this again")
-        entries[name] = {**fields, "archive_sha256": manifest["archive_sha256"]}
+        entries[name] = {**fields, "archive_sha256": manifest.archive_sha256}
     return entries
 
 
@@ -81,7 +80,7 @@ def locked_archives(context: Context, requested: list[str]) -> tuple[list[str], 
 
 def cmd_verify(context: Context) -> int:
     sysroot = context.sysroot
-    if not sysroot.manifests.is_dir():
+    if not sysroot.state.is_dir():
         raise UsageError(f"nothing is installed in {sysroot.root}")
     path = lockfile_path(context)
     checked_lock = not context.options.no_lock and path.exists()
@@ -94,7 +93,7 @@ def cmd_verify(context: Context) -> int:
             problems += lock_problems(installed, read_lock(path))
     for problem in problems:
         print(problem)
-    files = sum(len(manifest["files"]) for manifest in installed.values())
+    files = sum(len(manifest.files) for manifest in installed.values())
     if problems:
         raise IntegrityError(f"{sysroot.root}: {len(problems)} differences from the manifests"
                              + (f" and {path}" if checked_lock else ""))
@@ -109,10 +108,12 @@ def cmd_bundle(context: Context) -> int:
     if not installed:
         raise UsageError(f"nothing is installed in {sysroot.root}", hint="cwpkg install --all first")
     output = Path(context.options.output).resolve()
+    if output.is_dir():
+        raise UsageError(f"-o {output} is a directory", hint="name the bundle file to write, e.g. -o sysroot.tar.gz")
     names = context.options.packages or sorted(installed)
-    with sysroot.locked(context.say, shared=True), tempfile.TemporaryDirectory(prefix="cwpkg-bundle-") as scratch:
+    with sysroot.locked(context.say, shared=True), scratch_directory("bundle") as scratch:
         entries = installed_lock_entries(context, context.book.with_dependencies(names))
-        digest = write_bundle(sysroot, entries, output, Path(scratch))
+        digest = write_bundle(sysroot, entries, output, scratch)
     print(f"{digest}  {output} ({len(entries)} packages)")
     return 0
 
@@ -121,8 +122,14 @@ def install_from_bundle(context: Context, bundle: Path) -> int:
     sysroot = context.sysroot
     if not bundle.is_file():
         raise UsageError(f"{bundle}: no such bundle")
-    with tempfile.TemporaryDirectory(prefix="cwpkg-unbundle-") as scratch:
-        packages, _ = open_bundle(bundle, Path(scratch))  # everything is verified before the sysroot changes
+    lockfile = lockfile_path(context)
+    if not lockfile.is_file():
+        raise UsageError(f"{bundle}: a bundle is installed only against the lockfile it must match, and "
+                         f"{lockfile} does not exist",
+                         hint="use the checkout whose cwpkg.lock made the bundle, or name it with --lockfile")
+    trusted = read_lock(lockfile)
+    with scratch_directory("unbundle") as scratch:
+        packages = open_bundle(bundle, scratch, trusted, lockfile)  # all verified before the sysroot changes
         with sysroot.locked(context.say):
             names = install_bundle(sysroot, packages)
     print(f"installed from {bundle.name}: {', '.join(names)}")
@@ -141,9 +148,8 @@ def cmd_cache(context: Context) -> int:
     options = context.options
     cache = _binary_cache(context)
     if options.action == "list":
-        for identity, entry in sorted(cache.entries().items(), key=lambda item: (item[1].get("name", ""), item[0])):
-            print(f"{entry.get('name', '?'):12} {entry.get('version', '?'):28} {identity[:16]}  "
-                  f"sha256 {entry.get('archive_sha256', '?')[:16]}")
+        for identity, entry in sorted(cache.entries().items(), key=lambda item: (item[1]["name"], item[0])):
+            print(f"{entry['name']:12} {entry['version']:28} {identity[:16]}  sha256 {entry['archive_sha256'][:16]}")
         return 0
     if options.action == "push":
         return _push(context, cache)
@@ -153,9 +159,8 @@ def cmd_cache(context: Context) -> int:
         print(f"pulled {len(recipes)} packages from {cache.describe()}")
         return 0
     referenced = {entry.identity for entry in read_lock(lockfile_path(context)).values()}
-    stale = sorted(set(cache.entries()) - referenced)
-    cache.remove(stale)
-    print(f"removed {len(stale)} entries the lock does not name from {cache.describe()}")
+    removed = cache.remove(sorted(set(cache.entries()) - referenced))
+    print(f"removed {len(removed)} entries the lock does not name from {cache.describe()}")
     return 0
 
 
@@ -166,12 +171,12 @@ def _push(context: Context, cache: BinaryCache) -> int:
     for name in names:
         manifest = installed.get(name)
         archive = sysroot.archive_path(name)
-        if manifest is None or not archive.is_file() or file_sha256(archive) != manifest["archive_sha256"]:
+        if manifest is None or not archive.is_file() or file_sha256(archive) != manifest.archive_sha256:
             raise UsageError(f"{name} is not installed with its archive in {sysroot.root}",
                              hint=f"cwpkg install {name} first")
-        cache.publish(manifest["identity"], archive, {"name": name, "version": manifest["version"],
-                                                      "archive_sha256": manifest["archive_sha256"]})
-        print(f"pushed {name} {manifest['version']} ({manifest['identity'][:16]}) to {cache.describe()}")
+        cache.publish(manifest.identity, archive, {"name": name, "version": manifest.version,
+                                                   "archive_sha256": manifest.archive_sha256})
+        print(f"pushed {name} {manifest.version} ({manifest.identity[:16]}) to {cache.describe()}")
     return 0
 
 

@@ -21,36 +21,42 @@ from cwpkg.crystal_spec import (
 from cwpkg.errors import UsageError
 from cwpkg.layout import cache_dir
 from cwpkg.link import LinkOptions
-from cwpkg.recipe import SHA256_RE
+from cwpkg.names import SHA256_RE
 from cwpkg.sources import fetch_unpacked
+
+
+def _check_options(options) -> None:
+    """The command line's own mistakes, found before the compiler is asked anything."""
+    if options.crystal_src is None:
+        if not options.files:
+            raise UsageError("name the spec files to run, or give --crystal-src")
+        for name in options.files:
+            if not name.endswith(".cr") or not Path(name).is_file():
+                raise UsageError(f"{name}: not a Crystal spec file (.cr)")
+    elif "://" in options.crystal_src:
+        if not options.crystal_src_sha256 or not SHA256_RE.fullmatch(options.crystal_src_sha256):
+            raise UsageError("--crystal-src URL needs --crystal-src-sha256 with the tarball's 64-digit sha256")
+    elif not Path(options.crystal_src).is_dir():
+        raise UsageError(f"--crystal-src {options.crystal_src}: not a directory")
 
 
 def _spec_sources(context: Context, version: str) -> tuple[list[Path], Path]:
     """The spec files to build and the directory the examples run in (preopened as ".")."""
     options = context.options
     if options.crystal_src is None:
-        if not options.files:
-            raise UsageError("name the spec files to run, or give --crystal-src")
-        files = [Path(name) for name in options.files]
-        for path in files:
-            if path.suffix != ".cr" or not path.is_file():
-                raise UsageError(f"{path}: not a Crystal spec file (.cr)")
-        return files, Path.cwd()
+        return [Path(name) for name in options.files], Path.cwd()
     location = options.crystal_src
     if "://" in location:
-        if not options.crystal_src_sha256 or not SHA256_RE.fullmatch(options.crystal_src_sha256):
-            raise UsageError("--crystal-src URL needs --crystal-src-sha256 with the tarball's 64-digit sha256")
         tarball = CrystalSourceTarball(version, location, options.crystal_src_sha256)
         root = fetch_unpacked(context.source_cache(), tarball, tarball.target(cache_dir()), context.say)
     else:
         root = Path(location).resolve()
-        if not root.is_dir():
-            raise UsageError(f"--crystal-src {location}: not a directory")
     return std_spec_files(root, options.files), root
 
 
 def cmd_spec(context: Context) -> int:
     options = context.options
+    _check_options(options)
     version = find_crystal().version
     files, run_dir = _spec_sources(context, version)
     with tempfile.TemporaryDirectory(prefix="cwpkg-spec-") as work:

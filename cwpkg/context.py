@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cwpkg.errors import SysrootError, UsageError
-from cwpkg.layout import cache_dir, default_sysroot, find_recipe_root
+from cwpkg.layout import cache_dir, check_sysroot_location, default_sysroot, find_recipe_root
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import Toolchain, detect_toolchain
 
@@ -27,6 +26,7 @@ class Context:
         self.quiet: bool = options.quiet
         self._book: RecipeBook | None = None
         self._recipe_root: Path | None = None
+        self._sysroot: Sysroot | None = None
 
     def say(self, message: str) -> None:
         if not self.quiet:
@@ -49,14 +49,12 @@ class Context:
 
     @property
     def sysroot(self) -> Sysroot:
-        chosen = self.options.sysroot
-        root = Path(chosen).expanduser().resolve() if chosen else default_sysroot(self.recipe_root)
-        cache = cache_dir()
-        if root == cache or cache in root.parents:
-            raise UsageError(f"sysroot {root} is inside the cache {cache}", hint="choose a sysroot outside it")
-        if root.exists() and not root.is_dir():
-            raise SysrootError(f"sysroot {root} exists and is not a directory", hint="choose another --sysroot")
-        return Sysroot(root)
+        if self._sysroot is None:
+            chosen = self.options.sysroot
+            root = Path(chosen).expanduser().resolve() if chosen else default_sysroot(self.recipe_root)
+            check_sysroot_location(root, self.recipe_root)
+            self._sysroot = Sysroot(root)
+        return self._sysroot
 
     def downloader(self) -> Downloader:
         from cwpkg.download import Downloader

@@ -1,8 +1,15 @@
-"""Streaming HTTP downloads that retry with backoff and continue after a broken transfer."""
+"""Streaming HTTP downloads that retry with backoff, continue after a broken transfer, and end in time.
+
+Whatever one location does (refuses, redirects to another scheme or in a loop, sends a broken
+encoding, stalls, or trickles a byte at a time), the result is a DownloadFailed with a short reason,
+so that the caller tries the next location. Each read waits at most CWPKG_TIMEOUT seconds, and a
+whole download, retries included, at most CWPKG_DOWNLOAD_DEADLINE seconds. Credentials in URLs
+(`https://user:secret@host/...`) never appear in a message.
+"""
 
 from __future__ import annotations
 
-import os
+import re
 import shutil
 import sys
 import time
@@ -10,10 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
+from cwpkg.settings import environment_number
+
 if TYPE_CHECKING:
     import requests
 
 CHUNK = 1 << 16
+MAX_REDIRECTS = 10
+_CREDENTIALS = re.compile(r"(?<=://)[^/@\s'\"]+@")
+
+
+def redact(text: str) -> str:
+    """`text` with the user and password of every URL in it replaced by '***'."""
+    return _CREDENTIALS.sub("***@", text)
 
 
 class DownloadFailed(Exception):
@@ -25,15 +41,23 @@ class Downloader:
 
     Transient failures (connection errors, timeouts, 5xx, bodies shorter than announced) are retried
     with exponential backoff; each retry asks for the missing bytes only (HTTP Range) and starts over
-    when the server does not honour the range. 4xx answers are final for that location.
+    when the server does not honour the range. 4xx answers, redirects to other schemes or in loops
+    and broken encodings are final for that location. The body is stored as sent: cwpkg asks for no
+    content encoding, and a server that applies one anyway sends other bytes than the file's, which
+    the checksum then refuses.
     """
 
     def __init__(self, *, quiet: bool = False, attempts: int | None = None, timeout: float | None = None,
-                 backoff: float | None = None) -> None:
+                 backoff: float | None = None, deadline: float | None = None) -> None:
         self.quiet = quiet or not sys.stderr.isatty()
-        self.attempts = attempts or int(os.environ.get("CWPKG_RETRIES", "4"))
-        self.timeout = timeout or float(os.environ.get("CWPKG_TIMEOUT", "30"))
-        self.backoff = backoff if backoff is not None else float(os.environ.get("CWPKG_BACKOFF", "1"))
+        self.attempts = attempts or int(environment_number("CWPKG_RETRIES", 4, int, "a whole number of attempts",
+                                                           minimum=1))
+        self.timeout = timeout or environment_number("CWPKG_TIMEOUT", 30.0, float, "a number of seconds",
+                                                     minimum=0.001)
+        self.backoff = backoff if backoff is not None else environment_number("CWPKG_BACKOFF", 1.0, float,
+                                                                              "a number of seconds")
+        self.deadline = deadline or environment_number("CWPKG_DOWNLOAD_DEADLINE", 1800.0, float,
+                                                       "a number of seconds", minimum=0.001)
         self._session: requests.Session | None = None
 
     @property
@@ -44,14 +68,16 @@ class Downloader:
             import requests
 
             self._session = requests.Session()
+            self._session.max_redirects = MAX_REDIRECTS
             self._session.headers["User-Agent"] = "cwpkg (+https://github.com/cwpkg/cwpkg)"
         return self._session
 
-    def fetch(self, location: str, partial: Path, label: str) -> None:
-        """Downloads `location` into `partial`, appending to what an earlier broken transfer left there."""
+    def fetch(self, location: str, partial: Path, label: str, headers: dict[str, str] | None = None) -> None:
+        """Downloads `location` into `partial`, appending to what an earlier broken transfer left there.
+        `headers` go with the requests to that location (and never across a redirect to another host)."""
         parsed = urlparse(location)
         if parsed.scheme in ("http", "https"):
-            self._fetch_http(location, partial, label)
+            self._fetch_http(location, partial, label, headers or {})
         elif parsed.scheme == "file":
             self._copy_local(Path(unquote(parsed.path)), partial)
         elif parsed.scheme == "":
@@ -63,35 +89,52 @@ class Downloader:
     def _copy_local(path: Path, partial: Path) -> None:
         if not path.is_file():
             raise DownloadFailed("no such file")
-        shutil.copyfile(path, partial)
+        try:
+            shutil.copyfile(path, partial)
+        except OSError as error:
+            raise DownloadFailed(f"cannot read it: {error.strerror}") from None
 
-    def _fetch_http(self, url: str, partial: Path, label: str) -> None:
+    def _fetch_http(self, url: str, partial: Path, label: str, extra_headers: dict[str, str]) -> None:
         import requests
+        import urllib3
 
+        ends = time.monotonic() + self.deadline
         last_problem = "no attempt made"
         for attempt in range(self.attempts):
             if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+                pause = self.backoff * 2 ** (attempt - 1)
+                if time.monotonic() + pause >= ends:
+                    break
+                time.sleep(pause)
             try:
-                if self._attempt(url, partial, label):
+                if self._attempt(url, partial, label, ends, extra_headers):
                     return
                 last_problem = "transfer ended before the announced size"
             except _Permanent as problem:
-                raise DownloadFailed(str(problem)) from None
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
+                raise DownloadFailed(redact(str(problem))) from None
+            except (requests.ConnectionError, requests.Timeout) as error:
                 last_problem, transient = _describe(error)
                 if not transient:  # no server there: the next location is the better bet
                     raise DownloadFailed(last_problem) from None
+            except urllib3.exceptions.ReadTimeoutError:  # the body is read from urllib3 directly
+                last_problem = "timed out"
+            except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.HTTPError):
+                last_problem = "connection broken during the transfer"
+            except requests.RequestException as error:  # redirect loops or schemes, bad URLs, encodings
+                raise DownloadFailed(redact(_request_problem(error))) from None
             except _Transient as problem:
                 last_problem = str(problem)
+            if time.monotonic() >= ends:
+                raise DownloadFailed(f"{last_problem}; gave up after the download deadline of {self.deadline:g} s "
+                                     "(CWPKG_DOWNLOAD_DEADLINE)")
         raise DownloadFailed(f"{last_problem} (after {self.attempts} attempts)")
 
-    def _attempt(self, url: str, partial: Path, label: str) -> bool:
+    def _attempt(self, url: str, partial: Path, label: str, ends: float, extra_headers: dict[str, str]) -> bool:
         """One request; True when the whole body arrived."""
         from tqdm import tqdm
 
         have = partial.stat().st_size if partial.exists() else 0
-        headers = {"Range": f"bytes={have}-", "Accept-Encoding": "identity"} if have else {"Accept-Encoding": "identity"}
+        headers = {**extra_headers, "Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
         with self.session.get(url, headers=headers, stream=True, timeout=self.timeout) as response:
             if response.status_code == 416 and have:
                 partial.unlink()  # what we have is not a prefix of this file; start over
@@ -100,6 +143,8 @@ class Downloader:
                 raise _Permanent(f"HTTP {response.status_code} {response.reason}")
             if response.status_code >= 500:
                 raise _Transient(f"HTTP {response.status_code} {response.reason}")
+            if response.status_code != 200 and response.status_code != 206:
+                raise _Permanent(f"unexpected HTTP {response.status_code} {response.reason}")
             # Keep what arrived before a broken connection; the size check below finds the gap.
             response.raw.enforce_content_length = False
             mode = "ab"
@@ -111,10 +156,13 @@ class Downloader:
             with open(partial, mode) as out, tqdm(
                 total=total, initial=have, unit="B", unit_scale=True, desc=label, disable=self.quiet, leave=False
             ) as bar:
-                for chunk in response.iter_content(CHUNK):
+                # read1 returns what has arrived, so a server that trickles bytes meets the deadline.
+                while chunk := response.raw.read1(CHUNK, decode_content=False):
                     out.write(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
+                    if time.monotonic() >= ends:
+                        raise _Transient(f"still sending after {self.deadline:g} s ({received} bytes so far)")
             return total is None or received >= total
 
 
@@ -124,6 +172,19 @@ class _Permanent(Exception):
 
 class _Transient(Exception):
     pass
+
+
+def _request_problem(error: Exception) -> str:
+    """A short reason for a request that cannot succeed at this location."""
+    import requests
+
+    if isinstance(error, requests.TooManyRedirects):
+        return f"more than {MAX_REDIRECTS} redirects"
+    if isinstance(error, requests.exceptions.InvalidSchema):
+        return "redirected to a URL that is not http(s)"
+    if isinstance(error, requests.exceptions.ContentDecodingError):
+        return "the server sent a broken content encoding"
+    return f"{type(error).__name__}: {str(error)[:200]}"
 
 
 def _describe(error: Exception) -> tuple[str, bool]:

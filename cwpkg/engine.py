@@ -22,6 +22,7 @@ from cwpkg.binary_cache import BinaryCache, verified_archive
 from cwpkg.digest import file_sha256
 from cwpkg.errors import BuildError, CwpkgError, IntegrityError, is_disk_full
 from cwpkg.identity import plan_identities
+from cwpkg.manifest import Manifest
 from cwpkg.package_build import PackageBuild
 from cwpkg.recipe import Recipe
 from cwpkg.recipebook import RecipeBook
@@ -44,7 +45,7 @@ class PlannedPackage:
     recipe: Recipe
     identity: str
     inputs: dict[str, Any]
-    archive: Path
+    archive: Path  # what the build writes (Sysroot.build_path); installing copies it into the sysroot
     manifest: Path
     input_dir: Path  # one small file per build input, so that SCons can name what changed
 
@@ -147,7 +148,7 @@ class InstallRun:
         identities = plan_identities(recipes, self.book, self.toolchain)
         self.packages = [
             PlannedPackage(recipe, identities[recipe.name][0], identities[recipe.name][1],
-                           self.sysroot.archive_path(recipe.name), self.sysroot.manifest_path(recipe.name),
+                           self.sysroot.build_path(recipe.name), self.sysroot.manifest_path(recipe.name),
                            self.sysroot.state / "inputs" / recipe.name)
             for recipe in recipes
         ]
@@ -158,13 +159,23 @@ class InstallRun:
         return {package.recipe.name for package in self.packages if package.recipe.name not in needed}
 
     def needs_source(self) -> list[Recipe]:
-        """Packages not installed with their current identity: the ones that may have to be built."""
-        missing = []
-        for package in self.packages:
-            manifest = self.sysroot.manifest(package.recipe.name)
-            if manifest is None or manifest.get("identity") != package.identity or not package.archive.is_file():
-                missing.append(package.recipe)
-        return missing
+        """Packages not installed with their current identity and archive (and, from a lockfile, the
+        archive it records): the ones that may have to be built."""
+        return [package.recipe for package in self.packages if not self._installed_as_planned(package)]
+
+    def _installed_as_planned(self, package: PlannedPackage) -> bool:
+        name = package.recipe.name
+        manifest, archive = self.sysroot.manifest(name), self.sysroot.archive_path(name)
+        if manifest is None or manifest.identity != package.identity or not archive.is_file():
+            return False
+        expected = self.expected_archives.get(name)
+        return expected is None or manifest.archive_sha256 == expected == file_sha256(archive)
+
+    def must_rebuild(self, package: PlannedPackage) -> bool:
+        """With a lockfile: a build already made whose bytes differ from the lock's is made again
+        (SCons would consider it current, since its inputs did not change)."""
+        expected = self.expected_archives.get(package.recipe.name)
+        return expected is not None and package.archive.is_file() and file_sha256(package.archive) != expected
 
     def patch_path(self, patch: str) -> Path:
         return self.book.patch_path(patch)
@@ -189,6 +200,7 @@ class InstallRun:
     def _build(self, package: PlannedPackage) -> None:
         recipe = package.recipe
         self.say(f"{recipe.name} {recipe.version}: building")
+        package.archive.parent.mkdir(parents=True, exist_ok=True)
         PackageBuild(recipe=recipe, book=self.book, toolchain=self.toolchain, sources=self.sources,
                      sysroot=self.sysroot.root, jobs=self.jobs, say=self.say).run(package.archive)
         with self._lock:
@@ -202,39 +214,48 @@ class InstallRun:
             name, expected = package.recipe.name, self.expected_archives.get(package.recipe.name)
             if name not in wanted or expected is None:
                 continue
-            download = package.archive.with_name(f"{name}.from-cache")
+            download = self.sysroot.downloads / f"{name}.tar.gz"
             download.parent.mkdir(parents=True, exist_ok=True)
-            problem = verified_archive(cache, package.identity, expected, download, f"{name} (binary cache)")
-            if problem is not None:
-                self.say(f"{name}: {problem}; it will be built")
-                continue
-            os.replace(download, package.archive)
-            self._install(package)
+            try:
+                problem = verified_archive(cache, package.identity, expected, download, f"{name} (binary cache)")
+                if problem is not None:
+                    self.say(f"{name}: {problem}; it will be built")
+                    continue
+                self._install_archive(package, download)
+            finally:
+                download.unlink(missing_ok=True)
+                if not any(self.sysroot.downloads.iterdir()):
+                    self.sysroot.downloads.rmdir()
             self.restored.append(name)
 
     def _install(self, package: PlannedPackage) -> None:
+        """The SCons action: installs what the build wrote."""
+        self._install_archive(package, package.archive)
+
+    def _install_archive(self, package: PlannedPackage, archive: Path) -> None:
         recipe = package.recipe
-        archive_sha256 = file_sha256(package.archive)
+        archive_sha256 = file_sha256(archive)
         expected = self.expected_archives.get(recipe.name)
         if expected is not None and archive_sha256 != expected:
-            package.archive.unlink()  # never installed, never reused
+            archive.unlink()  # never installed, never reused
             raise IntegrityError(f"{recipe.name}: the build produced an archive with sha256 {archive_sha256}, "
                                  f"the lockfile records {expected}: same inputs, different bytes",
                                  hint="this build is not reproducible here; report it with both archives' contents")
-        manifest = {
-            "version": recipe.version,
-            "summary": recipe.summary,
-            "license": recipe.license,
-            "homepage": recipe.homepage,
-            "identity": package.identity,
-            "archive_sha256": archive_sha256,
-            "depends": list(recipe.depends),
-            "sources": [{"sha256": source.sha256, "location": source.description} for source in recipe.sources],
-            "patches": package.inputs["patches"],
-            "toolchain": {"origin": self.toolchain.origin, **self.toolchain.fingerprint},
-        }
+        manifest = Manifest(
+            name=recipe.name,
+            version=recipe.version,
+            summary=recipe.summary,
+            license=recipe.license,
+            homepage=recipe.homepage,
+            identity=package.identity,
+            archive_sha256=archive_sha256,
+            depends=list(recipe.depends),
+            sources=[{"sha256": source.sha256, "location": source.description} for source in recipe.sources],
+            patches=package.inputs["patches"],
+            toolchain={"origin": self.toolchain.origin, **self.toolchain.fingerprint},
+        )
         with self._lock:
-            self.sysroot.install(recipe.name, package.archive, manifest)
+            self.sysroot.install(recipe.name, archive, manifest)
             self.installed.append(recipe.name)
         self.say(f"{recipe.name} {recipe.version}: installed into {self.sysroot.root}")
 
@@ -246,15 +267,15 @@ class InstallRun:
             # its archive is there: nothing to decide. This also holds for a sysroot installed from a
             # bundle, whose packages SCons never built.
             return
-        bookkeeping = _Bookkeeping([self.sconsign.with_name(self.sconsign.name + ".dblite"),
+        bookkeeping = _Bookkeeping([self.sconsign.with_name(self.sconsign.name + ".dblite"), self.sysroot.builds,
                                     *(package.input_dir for package in self.packages)])
         try:
             for package in self.packages:
                 package.write_input_files()
             self._run_scons(explain)
         except BaseException:
-            if not self.built and not self.installed:
-                bookkeeping.restore()  # a run that changed nothing leaves no trace
+            if not self.installed:
+                bookkeeping.restore()  # a run that installed nothing leaves no trace, not even its builds
             raise
 
     def _run_scons(self, explain: bool) -> None:

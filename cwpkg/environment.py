@@ -87,8 +87,7 @@ def sysroot_environment(recipe_root: Path, sysroot: Path, toolchain: Toolchain, 
     directory = env_directory(sysroot)
     wrapper = directory / "bin" / "wasm-ld"
     wrapper.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(wrapper, _wasm_ld_wrapper(recipe_root, sysroot, toolchain_choice))
-    wrapper.chmod(0o755)
+    write_text_atomically(wrapper, _wasm_ld_wrapper(recipe_root, sysroot, toolchain_choice), mode=0o755)
     cmake_file, meson_file = directory / "wasi-toolchain.cmake", directory / "wasi-cross.meson"
     platform = directory / "cmake" / "Platform" / "WASI.cmake"
     platform.parent.mkdir(parents=True, exist_ok=True)

@@ -58,7 +58,7 @@ class FieldReader:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise self.fail(key, f"expected a string, got {type(value).__name__}")
         value = str(value)
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             raise self.fail(key, f"{value!r} does not match {pattern.pattern}")
         return value
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 
 from cwpkg.binary_cache import binary_cache_from_environment
@@ -44,11 +43,12 @@ def install_packages(context: Context, requested: list[str], jobs: int, explain:
         with sysroot.locked(context.say):
             run.execute(explain)
     except BaseException:
-        # A failed install leaves the cache and sysroot as they were, but for packages it completed.
-        if not run.installed and not run.built:
+        # A failed install leaves the cache and sysroot as they were, but for packages it completed;
+        # a sysroot it created goes again unless another run installed something there meanwhile.
+        if not run.installed:
             run.sources.forget_added()
-        if created and not run.installed:
-            shutil.rmtree(sysroot.root, ignore_errors=True)
+        if created:
+            sysroot.remove_if_unused()
         raise
     if not run.built and not run.installed:
         print(f"nothing to do: {', '.join(requested)} up to date in {sysroot.root}", file=summary_to)

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from cwpkg.errors import UsageError
+from cwpkg.errors import SysrootError, UsageError
+
+# Directories that hold a system, or a user's home, and never become a sysroot: cwpkg would install
+# include/ and lib/ into them, and a failed first install removes a sysroot it created.
+SYSTEM_DIRECTORIES = ("/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32",
+                      "/media", "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp",
+                      "/usr", "/usr/bin", "/usr/include", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libexec",
+                      "/usr/local", "/usr/local/bin", "/usr/local/include", "/usr/local/lib", "/usr/sbin",
+                      "/usr/share", "/usr/src", "/var", "/var/lib", "/var/tmp")
 
 LOCK_NAME = "cwpkg.lock"  # beside the recipes, unless --lockfile or CWPKG_LOCK says otherwise
 BINARY_CACHE_VARIABLE = "CWPKG_BINARY_CACHE"  # a directory or an http(s) URL (see binary_cache.py)
@@ -42,6 +54,36 @@ def cache_dir() -> Path:
     return (Path(base) / "cwpkg").resolve()
 
 
+def make_scratch_directory(purpose: str) -> Path:
+    """A new private directory in the cache's `tmp/` (cwpkg writes nowhere but the sysroot and the
+    cache; builds, bundles and checks work there). The caller removes it."""
+    while True:
+        parent = cache_dir() / "tmp"
+        parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return Path(tempfile.mkdtemp(prefix=f"{purpose}-", dir=parent))
+        except FileNotFoundError:  # another run removed the empty tmp/ in between
+            continue
+
+
+def remove_scratch_directory(directory: Path) -> None:
+    """Removes a scratch directory, and `tmp/` with it when nothing else is in there."""
+    shutil.rmtree(directory, ignore_errors=True)
+    try:
+        directory.parent.rmdir()
+    except OSError:
+        pass  # other runs' scratch directories are still there
+
+
+@contextmanager
+def scratch_directory(purpose: str) -> Iterator[Path]:
+    directory = make_scratch_directory(purpose)
+    try:
+        yield directory
+    finally:
+        remove_scratch_directory(directory)
+
+
 def sysroot_libdir(sysroot: Path) -> Path:
     """Where a sysroot keeps its wasm32-wasi libraries (wasi-sdk's layout)."""
     return sysroot / "lib" / "wasm32-wasi"
@@ -50,6 +92,24 @@ def sysroot_libdir(sysroot: Path) -> Path:
 def pkg_config_environment(sysroot: Path) -> dict[str, str]:
     """pkg-config sees only the sysroot's .pc files (relocatable: their prefix is ${pcfiledir}/../..)."""
     return {"PKG_CONFIG_LIBDIR": str(sysroot / "lib" / "pkgconfig"), "PKG_CONFIG_PATH": ""}
+
+
+def check_sysroot_location(root: Path, recipe_root: Path) -> None:
+    """Refuses sysroots that would mix cwpkg's files with a system's, a home's, the cache's or the
+    checkout's own; `root` is absolute and resolved."""
+    cache = cache_dir()
+    home = Path.home().resolve()
+    refused = {Path(directory).resolve() for directory in SYSTEM_DIRECTORIES} | {home}
+    if root in refused:
+        raise UsageError(f"refusing sysroot {root}: a system or home directory",
+                         hint="choose a directory of its own, e.g. --sysroot ~/wasm32-sysroot")
+    if root == cache or cache in root.parents or root in cache.parents:
+        raise UsageError(f"sysroot {root} and the cache {cache} would overlap", hint="choose a sysroot outside it")
+    if root == recipe_root or root in recipe_root.parents:
+        raise UsageError(f"sysroot {root} would hold the recipes checkout {recipe_root}",
+                         hint="choose a directory of its own, e.g. the checkout's sysroot/")
+    if root.exists() and not root.is_dir():
+        raise SysrootError(f"sysroot {root} exists and is not a directory", hint="choose another --sysroot")
 
 
 def default_sysroot(recipe_root: Path) -> Path:

@@ -16,7 +16,7 @@ from typing import Any
 from cwpkg.atomic import write_text_atomically
 from cwpkg.digest import value_sha256
 from cwpkg.errors import RecipeError, UsageError
-from cwpkg.recipe import NAME_RE, SHA256_RE
+from cwpkg.names import NAME_RE, SHA256_RE
 
 LOCK_FORMAT = 1
 ENTRY_KEYS = {"version", "sources", "patches", "settings", "toolchain", "depends", "identity", "archive_sha256"}
@@ -68,12 +68,28 @@ def read_lock(path: Path) -> dict[str, LockedPackage]:
                           hint="write it again with `cwpkg lock`")
     locked = {}
     for name, fields in document["packages"].items():
-        if not NAME_RE.fullmatch(name) or not isinstance(fields, dict) or set(fields) != ENTRY_KEYS \
-                or not all(SHA256_RE.fullmatch(str(fields[key])) for key in ("identity", "archive_sha256")):
-            raise RecipeError(f"{path}: entry {name!r} is malformed (it needs exactly {', '.join(sorted(ENTRY_KEYS))})",
-                              hint="write it again with `cwpkg lock`")
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name) or not _well_formed(fields):
+            raise RecipeError(f"{path}: entry {name!r} is malformed (it needs exactly {', '.join(sorted(ENTRY_KEYS))}, "
+                              "each of its type)", hint="write it again with `cwpkg lock`")
         locked[name] = LockedPackage(name, fields)
     return locked
+
+
+def _well_formed(fields: object) -> bool:
+    """An entry as lock_fields makes it: strings, checksums, and the names of patches and dependencies."""
+    if not isinstance(fields, dict) or set(fields) != ENTRY_KEYS:
+        return False
+
+    def digests(value: object) -> bool:
+        return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) and SHA256_RE.fullmatch(v)
+                                               for k, v in value.items())
+
+    return (isinstance(fields["version"], str) and isinstance(fields["sources"], list)
+            and all(isinstance(item, str) and SHA256_RE.fullmatch(item) for item in fields["sources"])
+            and digests(fields["patches"]) and digests(fields["depends"])
+            and all(NAME_RE.fullmatch(name) for name in fields["depends"])
+            and all(isinstance(fields[key], str) and SHA256_RE.fullmatch(fields[key])
+                    for key in ("settings", "toolchain", "identity", "archive_sha256")))
 
 
 def describe_difference(locked: LockedPackage, now: dict[str, Any]) -> str:

@@ -7,9 +7,7 @@ written atomically, so a failed build leaves no trace but its log, which the err
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +18,7 @@ from cwpkg.archive import write_archive
 from cwpkg.buildenv import PREFIX, BuildDirs, build_environment
 from cwpkg.builders import build_root, build_steps, refresh_config_scripts
 from cwpkg.errors import BuildError
+from cwpkg.layout import make_scratch_directory, remove_scratch_directory
 from cwpkg.patching import apply_patch
 from cwpkg.recipe import Recipe
 from cwpkg.recipebook import RecipeBook
@@ -54,7 +53,7 @@ class PackageBuild:
     def run(self, archive: Path) -> str:
         """Builds the package into `archive`; returns the archive's sha256."""
         recipe = self.recipe
-        with work_directory(f"cwpkg-{recipe.name}-") as work:
+        with work_directory(f"build-{recipe.name}") as work:
             tree = self.build_tree(work, install=True)
             source_name = f"/usr/src/{recipe.name}-{recipe.version}"
             normalize_stage(recipe, tree.dirs.stage, [(tree.dirs.src, source_name), (work, f"{source_name}-build"),
@@ -88,17 +87,17 @@ class PackageBuild:
 def work_directory(prefix: str, keep: bool = False) -> Iterator[Path]:
     """A private directory for one build, removed afterwards unless `keep`; a failed build keeps it
     and its error names it, so the log and tree can be inspected."""
-    work = Path(tempfile.mkdtemp(prefix=prefix))
+    work = make_scratch_directory(prefix)
     try:
         yield work
     except BuildError as error:
         error.message += f"\n  work directory kept for inspection: {work}"
         raise
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_scratch_directory(work)
         raise
     if not keep:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_scratch_directory(work)
 
 
 def run_logged(recipe: Recipe, label: str, argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:

@@ -2,21 +2,29 @@
 
 A hunk applies only where its context and removed lines match exactly; it may have moved (offset),
 but there is no fuzz, so a patch that no longer fits stops the build instead of changing the wrong
-lines. Paths lose their first component (like `patch -p1`), must stay inside the tree and may not
-go through symlinks out of it. All files of a patch are computed first and written only when every
-hunk applied, so a failing patch leaves the tree as it was.
+lines. Paths lose their first component (like `patch -p1`), must stay inside the tree, and are never
+written through a symlink. Sections apply in order, each to what the sections before it left, so a
+patch may change one file in several sections, as GNU patch allows. Git's extended headers are
+honoured: new and deleted files with their modes, mode changes, renames, copies, and symlinks (whose
+targets must stay inside the tree); binary patches are refused. Everything is computed first and
+written only when every section applied, so a failing patch leaves the tree as it was.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from cwpkg.errors import PatchError
+from cwpkg.tree_paths import resolve_inside
 
-HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+HUNK_RE = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@.*", re.S)
+GIT_MODE_LINES = ("old mode ", "new mode ", "deleted file mode ", "new file mode ")
+SYMLINK_MODE = "120000"
+EXECUTABLE_MODE = "100755"
 
 
 @dataclass
@@ -32,12 +40,24 @@ class FilePatch:
     old_path: str | None  # None for a created file
     new_path: str | None  # None for a deleted file
     hunks: list[Hunk] = field(default_factory=list)
+    old_mode: str | None = None  # from git's extended headers
+    new_mode: str | None = None
+    operation: str = "modify"  # or "rename", "copy"
 
     @property
     def target(self) -> str:
         path = self.new_path if self.new_path is not None else self.old_path
         assert path is not None
         return path
+
+
+@dataclass
+class _Entry:
+    """A path's content as the patch sees it while applying: a file's lines, or a symlink's target."""
+
+    kind: str  # "file" | "symlink" | "absent"
+    lines: list[str] = field(default_factory=list)
+    executable: bool = False
 
 
 def _header_path(line: str) -> str | None:
@@ -47,18 +67,32 @@ def _header_path(line: str) -> str | None:
     return None if path == "/dev/null" else path
 
 
+def _git_paths(rest: str) -> tuple[str, str]:
+    """The two paths of a `diff --git a/X b/Y` line."""
+    if rest.startswith('"'):
+        old, new = shlex.split(rest)[:2]
+        return old, new
+    words = rest.split(" ")
+    for cut in range(1, len(words)):
+        old, new = " ".join(words[:cut]), " ".join(words[cut:])
+        if old[2:] == new[2:] or cut == len(words) - 1:
+            return old, new
+    raise ValueError(rest)
+
+
 def parse_patch(text: str, patch_name: str) -> list[FilePatch]:
     lines = text.splitlines(keepends=True)
     files: list[FilePatch] = []
     index = 0
     while index < len(lines):
         line = lines[index]
+        if line.startswith("diff --git "):
+            index = _parse_git_header(lines, index, files, patch_name)
+            continue
         if line.startswith("--- ") and index + 1 < len(lines) and lines[index + 1].startswith("+++ "):
             current = FilePatch(_header_path(line), _header_path(lines[index + 1]))
             files.append(current)
-            index += 2
-            while index < len(lines) and lines[index].startswith("@@"):
-                index = _parse_hunk(lines, index, current, patch_name)
+            index = _parse_hunks(lines, index + 2, current, patch_name)
             continue
         if line.startswith("@@"):
             raise PatchError(f"{patch_name}: line {index + 1}: hunk without a ---/+++ file header")
@@ -67,6 +101,47 @@ def parse_patch(text: str, patch_name: str) -> list[FilePatch]:
         raise PatchError(f"{patch_name}: no unified diff found in this file",
                          hint="create patches with `diff -u` or `git diff`")
     return files
+
+
+def _parse_git_header(lines: list[str], index: int, files: list[FilePatch], patch_name: str) -> int:
+    try:
+        old, new = _git_paths(lines[index][len("diff --git "):].rstrip("\n"))
+    except ValueError:
+        raise PatchError(f"{patch_name}: line {index + 1}: cannot read the paths of {lines[index].strip()!r}") from None
+    current = FilePatch(old, new)
+    files.append(current)
+    index += 1
+    while index < len(lines) and not lines[index].startswith(("diff --git ", "--- ", "@@")):
+        line = lines[index].rstrip("\n")
+        if line.startswith(("GIT binary patch", "Binary files ")):
+            raise PatchError(f"{patch_name}: line {index + 1}: binary patch for {current.target}",
+                             hint="cwpkg applies text patches only; ship the binary file another way")
+        if line.startswith("new file mode "):
+            current.old_path, current.new_mode = None, line.split()[-1]
+        elif line.startswith("deleted file mode "):
+            current.new_path, current.old_mode = None, line.split()[-1]
+        elif line.startswith(("old mode ", "new mode ")):
+            setattr(current, "old_mode" if line.startswith("old") else "new_mode", line.split()[-1])
+        elif line.startswith(("rename from ", "copy from ")):
+            current.operation = line.split(" ", 1)[0]
+            current.old_path = "a/" + line.split(" ", 2)[2]
+        elif line.startswith(("rename to ", "copy to ")):
+            current.new_path = "b/" + line.split(" ", 2)[2]
+        elif line.startswith("index ") and len(line.split()) == 3:
+            current.old_mode = current.new_mode = line.split()[2]
+        elif not line.startswith(("index ", "similarity index ", "dissimilarity index ")):
+            break
+        index += 1
+    if index < len(lines) and lines[index].startswith("--- ") and index + 1 < len(lines) \
+            and lines[index + 1].startswith("+++ "):
+        index = _parse_hunks(lines, index + 2, current, patch_name)
+    return index
+
+
+def _parse_hunks(lines: list[str], index: int, current: FilePatch, patch_name: str) -> int:
+    while index < len(lines) and lines[index].startswith("@@"):
+        index = _parse_hunk(lines, index, current, patch_name)
+    return index
 
 
 def _parse_hunk(lines: list[str], index: int, current: FilePatch, patch_name: str) -> int:
@@ -106,20 +181,6 @@ def _parse_hunk(lines: list[str], index: int, current: FilePatch, patch_name: st
     return index
 
 
-def _tree_path(root: Path, raw: str, patch_name: str) -> tuple[str, Path]:
-    parts = PurePosixPath(raw).parts
-    if PurePosixPath(raw).is_absolute() or ".." in parts:
-        raise PatchError(f"{patch_name}: refusing to touch {raw!r}, which is outside the source tree")
-    if len(parts) < 2:
-        raise PatchError(f"{patch_name}: path {raw!r} has no leading directory to strip (expected a/..., b/...)")
-    relative = str(PurePosixPath(*parts[1:]))
-    path = root / relative
-    real_root = os.path.realpath(root)
-    if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
-        raise PatchError(f"{patch_name}: refusing to touch {relative!r}, which leads outside the source tree")
-    return relative, path
-
-
 def _find(lines: list[str], wanted: list[str], expected: int) -> int | None:
     """The position nearest to `expected` where `wanted` matches exactly."""
     if not wanted:
@@ -132,51 +193,119 @@ def _find(lines: list[str], wanted: list[str], expected: int) -> int | None:
     return None
 
 
-def _apply_file(root: Path, file_patch: FilePatch, patch_name: str) -> tuple[Path, list[str] | None]:
-    relative, path = _tree_path(root, file_patch.target, patch_name)
-    if file_patch.old_path is None:
-        if path.exists():
-            raise PatchError(f"{patch_name}: creates {relative}, which already exists")
-        lines: list[str] = []
-    else:
-        if not path.is_file():
-            raise PatchError(f"{patch_name}: {relative} does not exist in the source tree")
-        lines = path.read_text(encoding="utf-8", errors="surrogateescape").splitlines(keepends=True)
-    offset = 0
-    for hunk in file_patch.hunks:
-        expected = max(hunk.old_start - 1, 0) + offset
-        start = _find(lines, hunk.old, expected)
-        if start is None:
-            first = hunk.old[0].rstrip("\n") if hunk.old else ""
-            raise PatchError(
-                f"{patch_name}: hunk #{hunk.number} of {relative} does not apply "
-                f"(expected at line {hunk.old_start}, starting {first!r})",
-                hint="refresh the patch against this source version",
-            )
-        lines[start:start + len(hunk.old)] = hunk.new
-        offset = start - (hunk.old_start - 1) + len(hunk.new) - len(hunk.old)
-    if file_patch.new_path is None:
-        if lines:
-            raise PatchError(f"{patch_name}: deletes {relative}, but the file has more content than the patch removes")
-        return path, None
-    return path, lines
+class _PatchedTree:
+    """The tree as the sections applied so far leave it, in memory; written at the end."""
+
+    def __init__(self, root: Path, patch_name: str) -> None:
+        self.root = root
+        self.real_root = os.path.realpath(root)
+        self.patch_name = patch_name
+        self.entries: dict[str, _Entry] = {}  # changed paths, in the order first changed
+
+    def relative(self, raw: str) -> str:
+        parts = PurePosixPath(raw).parts
+        if PurePosixPath(raw).is_absolute() or ".." in parts:
+            raise PatchError(f"{self.patch_name}: refusing to touch {raw!r}, which is outside the source tree")
+        if len(parts) < 2:
+            raise PatchError(f"{self.patch_name}: path {raw!r} has no leading directory to strip "
+                             "(expected a/..., b/...)")
+        relative = str(PurePosixPath(*parts[1:]))
+        path = self.root / relative
+        if os.path.commonpath([self.real_root, os.path.realpath(path)]) != self.real_root:
+            raise PatchError(f"{self.patch_name}: refusing to touch {relative!r}, which leads outside the source tree")
+        for depth in range(1, len(parts) - 1):
+            parent = "/".join(parts[1:depth + 1])
+            if self.entry(parent).kind == "symlink":
+                raise PatchError(f"{self.patch_name}: refusing to write {relative!r} through the symlink {parent!r}")
+        return relative
+
+    def entry(self, relative: str) -> _Entry:
+        if relative in self.entries:
+            return self.entries[relative]
+        path = self.root / relative
+        if path.is_symlink():
+            return _Entry("symlink", [os.readlink(path)])
+        if path.is_file():
+            lines = path.read_text(encoding="utf-8", errors="surrogateescape").splitlines(keepends=True)
+            return _Entry("file", lines, bool(path.stat().st_mode & 0o111))
+        return _Entry("absent")
+
+    def link_at(self, parts: tuple[str, ...]) -> str | None:
+        found = self.entry("/".join(parts))
+        return "".join(found.lines) if found.kind == "symlink" else None
+
+    def apply(self, file_patch: FilePatch) -> None:
+        name = self.patch_name
+        destination = self.relative(file_patch.target)
+        source = self.relative(file_patch.old_path) if file_patch.old_path is not None else None
+        current = self.entry(source) if source is not None else _Entry("absent")
+        if file_patch.old_path is None:
+            if self.entry(destination).kind != "absent":
+                raise PatchError(f"{name}: creates {destination}, which already exists")
+        elif current.kind == "absent":
+            raise PatchError(f"{name}: {source} does not exist in the source tree")
+        symlink = SYMLINK_MODE in (file_patch.old_mode, file_patch.new_mode)
+        if current.kind == "symlink" and not symlink:
+            raise PatchError(f"{name}: {source} is a symlink, and the patch changes it as a file",
+                             hint="make the patch with git, which records symlinks as such")
+        lines = list(current.lines)
+        offset = 0
+        for hunk in file_patch.hunks:
+            expected = max(hunk.old_start - 1, 0) + offset
+            start = _find(lines, hunk.old, expected)
+            if start is None:
+                first = hunk.old[0].rstrip("\n") if hunk.old else ""
+                raise PatchError(
+                    f"{name}: hunk #{hunk.number} of {source or destination} does not apply "
+                    f"(expected at line {hunk.old_start}, starting {first!r})",
+                    hint="refresh the patch against this source version",
+                )
+            lines[start:start + len(hunk.old)] = hunk.new
+            offset = start - (hunk.old_start - 1) + len(hunk.new) - len(hunk.old)
+        if file_patch.operation == "rename" and source is not None:
+            self.entries[source] = _Entry("absent")
+        if file_patch.new_path is None:
+            if lines:
+                raise PatchError(f"{name}: deletes {source}, but the file has more content than the patch removes")
+            self.entries[destination] = _Entry("absent")
+            return
+        if symlink and file_patch.new_mode in (SYMLINK_MODE, None):
+            target = "".join(lines)
+            parts = tuple(destination.split("/")[:-1])
+            if "\n" in target or not target or resolve_inside(parts, target, self.link_at) is None:
+                raise PatchError(f"{name}: refusing symlink {destination} -> {target!r}, which leads outside the "
+                                 "source tree")
+            self.entries[destination] = _Entry("symlink", [target])
+            return
+        executable = current.executable if file_patch.new_mode is None else file_patch.new_mode == EXECUTABLE_MODE
+        self.entries[destination] = _Entry("file", lines, executable)
+
+    def write(self) -> list[Path]:
+        for relative, entry in self.entries.items():
+            path = self.root / relative
+            if entry.kind == "absent" or path.is_symlink():
+                if path.is_symlink() or path.exists():
+                    path.unlink()
+            if entry.kind == "absent":
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if entry.kind == "symlink":
+                os.symlink(entry.lines[0], path)
+                continue
+            path.write_text("".join(entry.lines), encoding="utf-8", errors="surrogateescape")
+            mode = path.stat().st_mode & 0o7777
+            os.chmod(path, (mode | 0o111) if entry.executable else (mode & ~0o111))
+        return [self.root / relative for relative in self.entries]
 
 
 def apply_patch(root: Path, patch_file: Path, display_name: str | None = None) -> list[Path]:
-    """Applies one patch file to the tree at `root`; returns the files it changed."""
+    """Applies one patch file to the tree at `root`; returns the paths it changed."""
     name = display_name or str(patch_file)
     try:
         text = patch_file.read_text(encoding="utf-8", errors="surrogateescape")
     except OSError as error:
         raise PatchError(f"{name}: cannot read: {error}") from None
-    results = [_apply_file(root, file_patch, name) for file_patch in parse_patch(text, name)]
-    for path, lines in results:
-        if lines is None:
-            path.unlink()
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode if path.exists() else None
-        path.write_text("".join(lines), encoding="utf-8", errors="surrogateescape")
-        if mode is not None:
-            os.chmod(path, mode)
-    return [path for path, _ in results]
+    tree = _PatchedTree(root, name)
+    for file_patch in parse_patch(text, name):
+        tree.apply(file_patch)
+    return tree.write()

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from cwpkg.fields import FieldReader, load_yaml
+from cwpkg.names import NAME_RE, SHA256_RE, VERSION_RE
 from cwpkg.suite_spec import Suite, parse_suite
 
 BUILD_KINDS = ("autotools", "cmake", "make", "scons")
@@ -23,10 +24,7 @@ PLACEHOLDERS = frozenset(
 
 TEST_PLACEHOLDERS = frozenset({"sysroot"})  # test.cflags may name the sysroot's directories
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9+._-]*$")
-VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+.~_-]*$")
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-LIB_RE = re.compile(r"^[A-Za-z0-9_+.-]+$")
+LIB_RE = re.compile(r"[A-Za-z0-9_+.-]+")
 
 
 @dataclass(frozen=True)

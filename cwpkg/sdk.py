@@ -12,7 +12,8 @@ from pathlib import Path
 
 from cwpkg.errors import UsageError
 from cwpkg.fields import FieldReader, load_yaml
-from cwpkg.recipe import NAME_RE, SHA256_RE, VERSION_RE, Source
+from cwpkg.names import NAME_RE, SHA256_RE, VERSION_RE
+from cwpkg.recipe import Source
 from cwpkg.sources import SourceCache, fetch_unpacked
 
 

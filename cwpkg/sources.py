@@ -12,7 +12,7 @@ from typing import Protocol
 
 from cwpkg.debian import archive_bases
 from cwpkg.digest import file_sha256
-from cwpkg.download import Downloader, DownloadFailed
+from cwpkg.download import Downloader, DownloadFailed, redact
 from cwpkg.errors import FetchError
 from cwpkg.recipe import Source
 from cwpkg.unpack import unpack
@@ -36,20 +36,28 @@ def user_mirrors() -> list[str]:
 class SourceCache:
     """Files live at `sources/<sha256>/<filename>`; partial downloads at `partial/<sha256>`.
 
-    A partial file survives a broken transfer so that the next run continues it; a file whose
-    checksum does not match is deleted and never enters the cache.
+    A partial file survives a broken transfer so that the next attempt (or the next location of the
+    same file) continues it; a command that fetches nothing removes it, and a file whose checksum
+    does not match is deleted and never enters the cache.
     """
 
     def __init__(self, root: Path, downloader: Downloader) -> None:
         self.root = root
         self.downloader = downloader
-        self.added: list[Path] = []  # directories this process created, newest last
+        self.added: list[Path] = []  # the sources/<sha256> directories this process created
+        self.created_root = False
 
     def forget_added(self) -> None:
-        """Removes what this process added, so that a failed command leaves the cache as it was."""
-        for directory in reversed(self.added):
-            shutil.rmtree(directory, ignore_errors=True)
-        self.added.clear()
+        """Removes what this process added, so that a failed command leaves the cache as it was; the
+        cache directory itself only if this process created it and nothing else is in it."""
+        if not self.root.is_dir() or not (self.added or self.created_root):
+            return
+        with self._locked():
+            for directory in reversed(self.added):
+                shutil.rmtree(directory, ignore_errors=True)
+                if directory.parent.is_dir() and not any(directory.parent.iterdir()):
+                    directory.parent.rmdir()  # sources/, when nothing else is in it
+            self.added.clear()
 
     def cached(self, source: Source) -> Path | None:
         path = self.root / "sources" / source.sha256 / source.filename
@@ -91,11 +99,16 @@ class SourceCache:
         if not tries:
             raise FetchError(f"{recipe.path}: no location to download {recipe.name} from",
                              hint="set CWPKG_DEBIAN_MIRROR or CWPKG_MIRRORS")
-        for source, location in tries:
-            try:
-                return source, self._download(source, location, recipe.name)
-            except DownloadFailed as problem:
-                failures.append(f"{location}: {problem}")
+        try:
+            for source, location in tries:
+                try:
+                    return source, self._download(source, location, recipe.name)
+                except DownloadFailed as problem:
+                    failures.append(f"{redact(location)}: {problem}")
+        except BaseException:
+            self._discard_partials(recipe)
+            raise
+        self._discard_partials(recipe)
         raise FetchError(
             f"could not fetch the source of {recipe.name} {recipe.version} ({recipe.path}); tried:\n    "
             + "\n    ".join(failures),
@@ -105,25 +118,40 @@ class SourceCache:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         """Serializes downloads between processes. The lock is on the cache directory itself, so no
-        lock file is left behind; a cache directory this process had to create is removed again if
-        nothing ends up in it."""
-        created = not self.root.exists()
-        self.root.mkdir(parents=True, exist_ok=True)
-        handle = os.open(self.root, os.O_RDONLY)
-        try:
+        lock file is left behind; a cache directory this process created is removed again, under the
+        lock, while nothing is in it. A process that waited on a directory removed meanwhile locks
+        the new one."""
+        while True:
+            if not self.root.exists():
+                self.root.mkdir(parents=True, exist_ok=True)
+                self.created_root = True
+            handle = os.open(self.root, os.O_RDONLY)
             fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                if os.stat(self.root).st_ino == os.fstat(handle).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(handle)
+        try:
             yield
         finally:
-            os.close(handle)
-            if created and self.root.is_dir() and not any(self.root.iterdir()):
+            if self.created_root and self.root.is_dir() and not any(self.root.iterdir()):
                 self.root.rmdir()
-            elif created:
-                self.added.insert(0, self.root)
+            os.close(handle)
+
+    def _discard_partials(self, recipe: Fetchable) -> None:
+        """A command that could not fetch leaves the cache as it found it: no partial download stays."""
+        partial_dir = self.root / "partial"
+        for source in recipe.sources:
+            (partial_dir / source.sha256).unlink(missing_ok=True)
+        if partial_dir.is_dir() and not any(partial_dir.iterdir()):
+            partial_dir.rmdir()
 
     def _download(self, source: Source, location: str, label: str) -> Path:
         partial_dir = self.root / "partial"
         final = self.root / "sources" / source.sha256 / source.filename
-        kept = [d for d in (self.root / "sources", final.parent) if not d.exists()]
+        new_directory = not final.parent.exists()
         partial_dir.mkdir(parents=True, exist_ok=True)
         partial = partial_dir / source.sha256
         try:
@@ -134,7 +162,8 @@ class SourceCache:
                 raise DownloadFailed(f"sha256 mismatch: expected {source.sha256}, got {actual}")
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(partial, final)
-            self.added.extend(kept)
+            if new_directory:
+                self.added.append(final.parent)
             return final
         finally:
             if partial.exists() and partial.stat().st_size == 0:

@@ -65,7 +65,7 @@ def run_suite(build: PackageBuild, keep: bool, say: Callable[[str], None]) -> Su
     recipe = build.recipe
     suite = recipe.suite
     assert suite is not None
-    with work_directory(f"cwpkg-test-{recipe.name}-", keep) as work:
+    with work_directory(f"test-{recipe.name}", keep) as work:
         tree = build.build_tree(work, install=False)
         values = {**placeholders(build.toolchain, recipe, tree.dirs, build.jobs), "build": str(tree.root),
                   "test_ldflags": TEST_LDFLAGS, "source_archive": str(build.sources.fetch(recipe)[1]),

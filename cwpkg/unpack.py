@@ -1,8 +1,9 @@
 """Safe extraction of source and package archives (tar.gz, tar.bz2, tar.xz, tar, zip).
 
 Every member is checked before anything is written: no absolute paths, no '..', no links that
-resolve outside the destination, no device files or FIFOs, no duplicate entries, and a bound on the
-total size. Extraction happens in a fresh directory next to the destination, which is renamed into
+resolve outside the destination (following the archive's other links, as the kernel would), no
+device files or FIFOs, no duplicate entries, and a bound on the total size. Package archives and
+bundles, which cwpkg itself writes without hard links, may not hold any. Extraction happens in a fresh directory next to the destination, which is renamed into
 place only when everything succeeded; a refused archive leaves nothing behind.
 """
 
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from cwpkg.errors import UnsafeArchiveError
+from cwpkg.settings import environment_number
+from cwpkg.tree_paths import parts_of, resolve_inside
 
 DEFAULT_SIZE_LIMIT = 4 << 30
 
@@ -33,9 +36,11 @@ class Member:
     mtime: float = 0.0  # kept: autotools trees rely on configure being newer than configure.ac
 
 
-def unpack(archive: Path, destination: Path, *, strip_top: bool, size_limit: int | None = None) -> None:
+def unpack(archive: Path, destination: Path, *, strip_top: bool, size_limit: int | None = None,
+           allow_hardlinks: bool = True) -> None:
     """Extracts `archive` into `destination`, which must not exist yet."""
-    limit = size_limit if size_limit is not None else int(os.environ.get("CWPKG_MAX_UNPACK", DEFAULT_SIZE_LIMIT))
+    limit = size_limit if size_limit is not None else environment_number(
+        "CWPKG_MAX_UNPACK", DEFAULT_SIZE_LIMIT, int, "a number of bytes, e.g. 8589934592")
     staging = destination.with_name(destination.name + ".unpacking")
     if staging.exists():
         shutil.rmtree(staging)
@@ -43,7 +48,7 @@ def unpack(archive: Path, destination: Path, *, strip_top: bool, size_limit: int
         if zipfile.is_zipfile(archive):
             _unpack_zip(archive, staging, strip_top, limit)
         else:
-            _unpack_tar(archive, staging, strip_top, limit)
+            _unpack_tar(archive, staging, strip_top, limit, allow_hardlinks)
         os.replace(staging, destination)
     except UnsafeArchiveError:
         shutil.rmtree(staging, ignore_errors=True)
@@ -102,6 +107,7 @@ def _check(archive: Path, members: list[Member], limit: int) -> None:
     seen: set[str] = set()
     total = 0
     kinds = {m.name: m.kind for m in members}
+    link_targets = {parts_of(m.name): m.target for m in members if m.kind == "symlink"}
     for member in members:
         if member.name in seen and member.kind != "dir":
             raise UnsafeArchiveError(f"{archive}: duplicate entry {member.name!r}")
@@ -113,9 +119,8 @@ def _check(archive: Path, members: list[Member], limit: int) -> None:
                 hint="raise CWPKG_MAX_UNPACK if this archive is really that large",
             )
         if member.kind == "symlink":
-            target = PurePosixPath(member.target)
-            resolved = _resolve_inside(PurePosixPath(member.name).parent, target)
-            if target.is_absolute() or resolved is None:
+            resolved = resolve_inside(parts_of(PurePosixPath(member.name).parent), member.target, link_targets.get)
+            if resolved is None:
                 raise UnsafeArchiveError(
                     f"{archive}: refusing symlink {member.name!r} -> {member.target!r} pointing outside the archive"
                 )
@@ -139,25 +144,11 @@ def _check(archive: Path, members: list[Member], limit: int) -> None:
                 raise UnsafeArchiveError(f"{archive}: refusing entry {member.name!r} below symlink {str(parent)!r}")
 
 
-def _resolve_inside(base: PurePosixPath, target: PurePosixPath) -> PurePosixPath | None:
-    parts: list[str] = list(base.parts) if str(base) != "." else []
-    for part in target.parts:
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-        else:
-            parts.append(part)
-    return PurePosixPath(*parts) if parts else PurePosixPath(".")
-
-
 def _file_mode(mode: int) -> int:
     return 0o755 if mode & 0o111 else 0o644
 
 
-def _unpack_tar(archive: Path, staging: Path, strip_top: bool, limit: int) -> None:
+def _unpack_tar(archive: Path, staging: Path, strip_top: bool, limit: int, allow_hardlinks: bool) -> None:
     with tarfile.open(archive, "r:*") as tar:
         members = []
         for info in tar.getmembers():
@@ -169,6 +160,9 @@ def _unpack_tar(archive: Path, staging: Path, strip_top: bool, limit: int) -> No
             elif info.issym():
                 members.append(Member(name, "symlink", 0, info.mode, target=info.linkname, source=info))
             elif info.islnk():
+                if not allow_hardlinks:
+                    raise UnsafeArchiveError(f"{archive}: refusing hard link {info.name!r} -> {info.linkname!r}: "
+                                             "cwpkg's archives never hold hard links")
                 members.append(Member(name, "hardlink", 0, info.mode, target=info.linkname, source=info))
             elif info.type in (tarfile.XHDTYPE, tarfile.XGLTYPE):
                 continue

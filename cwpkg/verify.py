@@ -4,28 +4,29 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
 from cwpkg.lockfile import LockedPackage
-from cwpkg.sysroot import STATE_DIR, entry_digest
+from cwpkg.manifest import STATE_DIR, Manifest
+from cwpkg.sysroot import entry_digest
 
 # Files of the sysroot directory that belong to no package: cwpkg's state, and the README that a
 # checkout keeps in its default sysroot/.
 OWN_ENTRIES = {STATE_DIR, "README.md"}
 
 
-def file_problems(root: Path, installed: dict[str, dict[str, Any]]) -> list[str]:
-    """Modified, missing and extra files below the sysroot `root`, one line each."""
+def file_problems(root: Path, installed: dict[str, Manifest], report_extra: bool = True) -> list[str]:
+    """Modified, missing and (unless not asked) extra files below the sysroot `root`, one line each."""
     problems = []
     owners = {}
     for name, manifest in installed.items():
-        for relative, digest in manifest["files"].items():
+        for relative, digest in manifest.files.items():
             owners[relative] = name
             path = root / relative
             if not (path.is_symlink() or path.is_file()):
                 problems.append(f"missing:  {relative} ({name})")
             elif entry_digest(path) != digest:
                 problems.append(f"modified: {relative} ({name})")
+    if not report_extra:
+        return problems
     for directory, subdirs, files in os.walk(root):
         relative_dir = Path(directory).relative_to(root)
         if relative_dir == Path("."):
@@ -38,7 +39,7 @@ def file_problems(root: Path, installed: dict[str, dict[str, Any]]) -> list[str]
     return problems
 
 
-def lock_problems(installed: dict[str, dict[str, Any]], locked: dict[str, LockedPackage]) -> list[str]:
+def lock_problems(installed: dict[str, Manifest], locked: dict[str, LockedPackage]) -> list[str]:
     """Installed packages that the lock does not describe exactly, and locked ones not installed."""
     problems = []
     for name, entry in sorted(locked.items()):
@@ -48,8 +49,8 @@ def lock_problems(installed: dict[str, dict[str, Any]], locked: dict[str, Locked
             continue
         for key, value in (("version", entry.fields["version"]), ("identity", entry.identity),
                            ("archive_sha256", entry.archive_sha256)):
-            if manifest.get(key) != value:
-                problems.append(f"lock:     {name} {key} is {manifest.get(key)}, the lock says {value}")
+            if getattr(manifest, key) != value:
+                problems.append(f"lock:     {name} {key} is {getattr(manifest, key)}, the lock says {value}")
     for name in sorted(set(installed) - set(locked)):
         problems.append(f"lock:     {name} is installed but not in the lock")
     return problems

@@ -69,7 +69,9 @@ class Route:
 class ScriptedServer:
     """A real HTTP server on 127.0.0.1 whose routes answer normally or with a scripted fault:
     ok, 404, 500, truncate (half the body, then close), slow (sleeps past the client's timeout),
-    reset (closes the connection without answering), wrong-length (announces more than it sends)."""
+    reset (closes the connection without answering), wrong-length (announces more than it sends),
+    redirect:LOCATION (a 302 there), claims-gzip (says its body has a gzip Content-Encoding), trickle
+    (one byte every half second)."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
@@ -98,11 +100,19 @@ class ScriptedServer:
                 if behaviour == "reset":
                     self.connection.close()
                     return
+                if behaviour.startswith("redirect:"):
+                    self.send_response(302)
+                    self.send_header("Location", behaviour.split(":", 1)[1])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if behaviour == "slow":
                     time.sleep(3)
                 self.send_response(status)
                 announced = len(body) + (1000 if behaviour == "wrong-length" else 0)
                 self.send_header("Content-Length", str(announced))
+                if behaviour == "claims-gzip":
+                    self.send_header("Content-Encoding", "gzip")
                 if status == 206:
                     self.send_header("Content-Range", f"bytes {start}-{len(route.body) - 1}/{len(route.body)}")
                 self.end_headers()
@@ -110,6 +120,15 @@ class ScriptedServer:
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
                     self.connection.close()
+                    return
+                if behaviour == "trickle":
+                    for index in range(len(body)):
+                        time.sleep(0.5)
+                        try:
+                            self.wfile.write(body[index:index + 1])
+                            self.wfile.flush()
+                        except OSError:  # the client gave up
+                            return
                     return
                 self.wfile.write(body)
 

@@ -3,6 +3,7 @@ tiny real packages; archives are taken only when the lock vouches for their sha2
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -142,7 +143,8 @@ def test_directory_cache_push_list_gc_and_pull(builder, tmp_path):
     directory = tmp_path / "binary-cache"
     cached = {**env, "CWPKG_BINARY_CACHE": str(directory)}
     assert run_cwpkg("cache", "push", env=cached).returncode == 0
-    (directory / ("0" * 64 + ".json")).write_text('{"name": "old", "version": "0.9", "archive_sha256": "x"}\n')
+    old_sha = hashlib.sha256(b"old").hexdigest()
+    (directory / ("0" * 64 + ".json")).write_text(f'{{"name": "old", "version": "0.9", "archive_sha256": "{old_sha}"}}\n')
     (directory / ("0" * 64 + ".tar.gz")).write_bytes(b"old")
     assert "old" in run_cwpkg("cache", "list", env=cached).stdout
     collected = run_cwpkg("cache", "gc", env=cached)
@@ -157,3 +159,30 @@ def test_cache_commands_need_a_cache(builder):
     root, env = builder
     result = run_cwpkg("cache", "list", env=env)
     assert result.returncode == 2 and "set CWPKG_BINARY_CACHE" in result.stderr
+
+
+def test_gc_touches_only_what_is_provably_the_caches_own(builder, tmp_path):
+    """A shared directory: unrelated *.json and *.tar.gz files, a description of the wrong shape, and
+    an entry whose archive is not the one its description names all stay; a real stale entry goes."""
+    root, env = builder
+    directory = tmp_path / "shared"
+    cached = {**env, "CWPKG_BINARY_CACHE": str(directory)}
+    assert run_cwpkg("cache", "push", env=cached).returncode == 0
+    bystanders = {
+        "package.json": b'{"name": "web-app", "version": "1.0.0"}\n',
+        "release.tar.gz": b"someone's release",
+        ("1" * 64) + ".json": b'{"name": "x", "version": "1", "archive_sha256": "not a checksum"}\n',
+        ("2" * 64) + ".json": f'{{"name": "y", "version": "1", "archive_sha256": "{"3" * 64}"}}\n'.encode(),
+        ("2" * 64) + ".tar.gz": b"bytes whose sha256 is not 333...",
+    }
+    for name, content in bystanders.items():
+        (directory / name).write_bytes(content)
+    stale_sha = hashlib.sha256(b"stale").hexdigest()
+    (directory / ("4" * 64 + ".json")).write_text(f'{{"name": "z", "version": "1", "archive_sha256": "{stale_sha}"}}\n')
+    (directory / ("4" * 64 + ".tar.gz")).write_bytes(b"stale")
+    collected = run_cwpkg("cache", "gc", env=cached)
+    assert collected.returncode == 0, collected.stderr
+    assert "removed 1 entries" in collected.stdout
+    for name, content in bystanders.items():
+        assert (directory / name).read_bytes() == content, name
+    assert not (directory / ("4" * 64 + ".json")).exists() and not (directory / ("4" * 64 + ".tar.gz")).exists()

@@ -108,16 +108,52 @@ def test_broken_transfer_continues_where_it_stopped(checkout, tmp_path, http_ser
         assert route.ranges[1] == f"bytes={len(GOOD) // 2}-"  # asked only for the missing part
 
 
-def test_partial_download_survives_a_failed_run_and_is_continued(checkout, tmp_path, http_server, fast_network_env):
-    route = http_server.add("/add-1.0.tar.gz", GOOD, "truncate")
-    set_sources(checkout, [{"url": f"{http_server.base}/add-1.0.tar.gz", "sha256": GOOD_SHA}])
+def test_a_broken_transfer_is_continued_from_the_next_location_and_a_failed_run_keeps_no_partial(
+        checkout, tmp_path, http_server, fast_network_env):
+    first = http_server.add("/one/add-1.0.tar.gz", GOOD, "truncate")
+    second = http_server.add("/two/add-1.0.tar.gz", GOOD, "500")
+    set_sources(checkout, [{"url": f"{http_server.base}/one/add-1.0.tar.gz", "sha256": GOOD_SHA},
+                           {"url": f"{http_server.base}/two/add-1.0.tar.gz", "sha256": GOOD_SHA}])
     failed = fetch(checkout, tmp_path / "cache", {**fast_network_env, "CWPKG_RETRIES": "1"})
     assert failed.returncode == 4
-    partial = tmp_path / "cache/partial" / GOOD_SHA
-    assert partial.stat().st_size == len(GOOD) // 2
-    route.behaviours = ["ok"]
+    assert not (tmp_path / "cache").exists(), "a command that fetched nothing leaves no trace in the cache"
+    second.behaviours = ["ok"]
+    assert fetch(checkout, tmp_path / "cache", {**fast_network_env, "CWPKG_RETRIES": "1"}).returncode == 0
+    assert first.ranges[-1] == "" and second.ranges[-1] == f"bytes={len(GOOD) // 2}-"
+    assert cached_file(tmp_path / "cache").read_bytes() == GOOD
+
+
+@pytest.mark.parametrize("behaviour, reason", [
+    ("redirect:file:///etc/passwd", "redirected to a URL that is not http(s)"),
+    ("redirect:ftp://127.0.0.1/add-1.0.tar.gz", "redirected to a URL that is not http(s)"),
+    ("redirect:/bad/add-1.0.tar.gz", "more than 10 redirects"),
+    ("claims-gzip", "sha256 mismatch"),
+    ("trickle", "download deadline of 2 s"),
+])
+def test_every_failure_of_a_source_falls_through_to_the_next(checkout, tmp_path, http_server, fast_network_env,
+                                                             behaviour, reason):
+    # with a gzip Content-Encoding, the body is a broken gzip stream
+    http_server.add("/bad/add-1.0.tar.gz", b"\x1f\x8b\x08broken" if behaviour == "claims-gzip" else GOOD, behaviour)
+    http_server.add("/good/add-1.0.tar.gz", GOOD)
+    set_sources(checkout, [{"url": f"{http_server.base}/bad/add-1.0.tar.gz", "sha256": GOOD_SHA},
+                           {"url": f"{http_server.base}/good/add-1.0.tar.gz", "sha256": GOOD_SHA}])
+    env = {**fast_network_env, "CWPKG_DOWNLOAD_DEADLINE": "2"}
+    started = time.monotonic()
+    result = fetch(checkout, tmp_path / "cache", env)
+    assert result.returncode == 0, result.stderr
+    assert cached_file(tmp_path / "cache").read_bytes() == GOOD
+    assert time.monotonic() - started < 20
+    set_sources(checkout, [{"url": f"{http_server.base}/bad/add-1.0.tar.gz", "sha256": GOOD_SHA}])
+    alone = fetch(checkout, tmp_path / "other-cache", env)
+    assert alone.returncode == 4 and reason in alone.stderr, alone.stderr
+
+
+def test_a_file_served_with_a_gzip_content_encoding_is_stored_as_sent(checkout, tmp_path, http_server,
+                                                                      fast_network_env):
+    """Servers that label a .tar.gz `Content-Encoding: gzip` are common; the file is the bytes sent."""
+    http_server.add("/add-1.0.tar.gz", GOOD, "claims-gzip")
+    set_sources(checkout, [{"url": f"{http_server.base}/add-1.0.tar.gz", "sha256": GOOD_SHA}])
     assert fetch(checkout, tmp_path / "cache", fast_network_env).returncode == 0
-    assert route.ranges[-1] == f"bytes={len(GOOD) // 2}-"
     assert cached_file(tmp_path / "cache").read_bytes() == GOOD
 
 

@@ -189,14 +189,28 @@ def _tamper_file_and_sums(tree: Path) -> None:
                             for line in sums.read_text().splitlines(keepends=True)))
 
 
+def _tamper_file_sums_and_manifest(tree: Path) -> None:
+    _tamper_file_and_sums(tree)
+    manifest_path = tree / ".cwpkg" / "installed" / "add.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["include/add.h"] = hashlib.sha256((tree / "include" / "add.h").read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+    sums = tree / ".cwpkg" / "SHA256SUMS"
+    digest = hashlib.sha256(manifest_path.read_bytes()).hexdigest()
+    sums.write_text("".join(line if not line.endswith("  .cwpkg/installed/add.json\n")
+                            else f"{digest}  .cwpkg/installed/add.json\n"
+                            for line in sums.read_text().splitlines(keepends=True)))
+
+
 @pytest.mark.parametrize("change, message", [
     (_tamper_file, "include/add.h does not match its sha256 in .cwpkg/SHA256SUMS"),
-    (_tamper_file_and_sums, "add's files do not make the archive the lock records"),
+    (_tamper_file_and_sums, "include/add.h differs from what add's manifest records"),
+    (_tamper_file_sums_and_manifest, "add's files do not make the archive the lock records"),
     (lambda tree: (tree / "include" / "extra.h").write_text("\n"), "include/extra.h is not listed"),
 ])
 def test_a_changed_bundle_is_refused_before_the_sysroot_changes(tiny, tmp_path, change, message):
     root, env = tiny
-    assert run_cwpkg("install", "twice", env=env).returncode == 0
+    assert run_cwpkg("lock", "--all", env=env).returncode == 0
     _bundle(env, tmp_path / "good.tar.gz")
     _repack(tmp_path / "good.tar.gz", tmp_path / "bad.tar.gz", change)
     target = {**env, "CWPKG_SYSROOT": str(tmp_path / "target")}

@@ -10,6 +10,7 @@ from conftest import snapshot
 
 from cwpkg.archive import write_archive
 from cwpkg.errors import SysrootError
+from cwpkg.manifest import Manifest
 from cwpkg.sysroot import Sysroot
 
 
@@ -38,19 +39,19 @@ def visible(root: Path) -> dict:
 
 def test_install_then_upgrade_then_uninstall(tmp_path):
     sysroot = Sysroot(tmp_path / "sysroot")
-    sysroot.install("p", package(tmp_path, "old", OLD), {"version": "1"})
+    sysroot.install("p", package(tmp_path, "old", OLD), Manifest("p", "1"))
     assert (sysroot.root / "share/p/only-old.txt").read_text() == "gone later\n"
-    sysroot.install("p", package(tmp_path, "new", NEW), {"version": "2"})
+    sysroot.install("p", package(tmp_path, "new", NEW), Manifest("p", "2"))
     assert not (sysroot.root / "share").exists()
     assert (sysroot.root / "include/p.h").read_text() == "new header\n"
-    assert sorted(sysroot.manifest("p")["files"]) == sorted(NEW)
+    assert sorted(sysroot.manifest("p").files) == sorted(NEW)
     sysroot.uninstall("p")
     assert sorted(os.listdir(sysroot.root)) == [".cwpkg"]
 
 
 def count_moves(tmp_path: Path, old_archive: Path, new_archive: Path) -> int:
     sysroot = Sysroot(tmp_path / "count")
-    sysroot.install("p", old_archive, {"version": "1"})
+    sysroot.install("p", old_archive, Manifest("p", "1"))
     calls = 0
     real = os.replace
 
@@ -61,7 +62,7 @@ def count_moves(tmp_path: Path, old_archive: Path, new_archive: Path) -> int:
 
     os.replace = counting
     try:
-        sysroot.install("p", new_archive, {"version": "2"})
+        sysroot.install("p", new_archive, Manifest("p", "2"))
     finally:
         os.replace = real
     return calls
@@ -70,9 +71,9 @@ def count_moves(tmp_path: Path, old_archive: Path, new_archive: Path) -> int:
 def test_interrupted_upgrade_recovers_to_exactly_old_or_new_state(tmp_path, monkeypatch):
     old_archive, new_archive = package(tmp_path, "old", OLD), package(tmp_path, "new", NEW)
     reference = Sysroot(tmp_path / "reference")
-    reference.install("p", old_archive, {"version": "1"})
+    reference.install("p", old_archive, Manifest("p", "1"))
     old_state = visible(reference.root)
-    reference.install("p", new_archive, {"version": "2"})
+    reference.install("p", new_archive, Manifest("p", "2"))
     new_state = visible(reference.root)
 
     moves = count_moves(tmp_path, old_archive, new_archive)
@@ -80,7 +81,7 @@ def test_interrupted_upgrade_recovers_to_exactly_old_or_new_state(tmp_path, monk
     outcomes = set()
     for crash_at in range(moves):
         root = tmp_path / f"crash-{crash_at}"
-        Sysroot(root).install("p", old_archive, {"version": "1"})
+        Sysroot(root).install("p", old_archive, Manifest("p", "1"))
         real, calls = os.replace, 0
 
         def crashing(*args, crash_at=crash_at, real=real):
@@ -92,25 +93,25 @@ def test_interrupted_upgrade_recovers_to_exactly_old_or_new_state(tmp_path, monk
 
         monkeypatch.setattr(os, "replace", crashing)
         with pytest.raises(Crash):
-            Sysroot(root).install("p", new_archive, {"version": "2"})
+            Sysroot(root).install("p", new_archive, Manifest("p", "2"))
         monkeypatch.setattr(os, "replace", real)
         Sysroot(root).recover()
         state = visible(root)
         assert state in (old_state, new_state), f"crash at move {crash_at} left a mixed sysroot"
         outcomes.add("new" if state == new_state else "old")
         assert not (root / ".cwpkg/tx").exists()
-    assert outcomes == {"old"}  # every move happens before the manifest's rename, the commit point
+    assert outcomes == {"old"}  # every move happens before the `committed` marker, the commit point
 
     # After the commit, an interruption during clean-up is finished forward to the new state.
     root = tmp_path / "crash-after-commit"
-    Sysroot(root).install("p", old_archive, {"version": "1"})
+    Sysroot(root).install("p", old_archive, Manifest("p", "1"))
 
     def crash_in_cleanup(self, tx, old):
         raise Crash("killed during clean-up")
 
     monkeypatch.setattr(Sysroot, "_finish", crash_in_cleanup)
     with pytest.raises(Crash):
-        Sysroot(root).install("p", new_archive, {"version": "2"})
+        Sysroot(root).install("p", new_archive, Manifest("p", "2"))
     monkeypatch.undo()
     assert (root / ".cwpkg/tx/p/journal.json").exists()
     assert Sysroot(root).recover() == ["finished the interrupted change of p"]
@@ -119,10 +120,10 @@ def test_interrupted_upgrade_recovers_to_exactly_old_or_new_state(tmp_path, monk
 
 def test_two_packages_may_not_install_the_same_file(tmp_path):
     sysroot = Sysroot(tmp_path / "sysroot")
-    sysroot.install("p", package(tmp_path, "p", {"include/shared.h": "p\n"}), {"version": "1"})
+    sysroot.install("p", package(tmp_path, "p", {"include/shared.h": "p\n"}), Manifest("p", "1"))
     before = snapshot(sysroot.root)
     with pytest.raises(SysrootError, match="q and p both install include/shared.h"):
-        sysroot.install("q", package(tmp_path, "q", {"include/shared.h": "q\n"}), {"version": "1"})
+        sysroot.install("q", package(tmp_path, "q", {"include/shared.h": "q\n"}), Manifest("q", "1"))
     assert snapshot(sysroot.root) == before
 
 
@@ -132,6 +133,6 @@ def test_install_does_not_write_through_a_symlink_out_of_the_sysroot(tmp_path):
     sysroot = Sysroot(tmp_path / "sysroot")
     sysroot.root.mkdir()
     (sysroot.root / "include").symlink_to(outside)
-    with pytest.raises(SysrootError, match="outside the sysroot through a symlink"):
-        sysroot.install("p", package(tmp_path, "p", {"include/p.h": "p\n"}), {"version": "1"})
+    with pytest.raises(SysrootError, match="is a symlink or not a directory, and cwpkg never writes through one"):
+        sysroot.install("p", package(tmp_path, "p", {"include/p.h": "p\n"}), Manifest("p", "1"))
     assert list(outside.iterdir()) == []

@@ -50,6 +50,7 @@ from cwpkg.wasm_module import FunctionType
 
 CALL = re.compile(r"(Lib\w+)\.(\w+)\s*$")
 CALL_WITHOUT_PARENS = re.compile(r"(Lib\w+)\.(\w+)[ \t]+(?!=)(.*)$")
+MACRO_SHIFT = 2
 LITERAL = re.compile(r"->\s*(\(|\{|do\b|[A-Z]\w*(?:::\w+)*\.)")
 
 
@@ -483,27 +484,30 @@ def find_call(where: Where) -> tuple[str, str, int] | None:
         lines = where.file.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    if not 0 < where.line <= len(lines):
+    # Inside a macro's `{% if %}` the compiler places code a line or two early: the literal is on the
+    # first line from there that starts one.
+    found = next(((number, match) for number in range(where.line, min(where.line + MACRO_SHIFT, len(lines)) + 1)
+                  if (match := LITERAL.search(lines[number - 1]))), None)
+    if found is None:
         return None
-    literal = LITERAL.search(lines[where.line - 1])
-    if literal is None:
-        return None
-    text = "\n".join(lines[max(0, where.line - 20):where.line - 1] + [lines[where.line - 1][:literal.start()]])
+    number, literal = found
+    line = lines[number - 1][:literal.start()]
+    text = "\n".join(lines[max(0, number - 20):number - 1] + [line])
     depth, commas = 0, 0
     for index in range(len(text) - 1, -1, -1):
         char = text[index]
         if char in ")]}":
             depth += 1
         elif char in "([{":
-            if depth == 0:
+            if depth == 0:  # the literal is an argument of this call, if it is a lib fun's
                 call = CALL.search(text[:index]) if char == "(" else None
-                return (call.group(1), call.group(2), commas) if call else None
+                if call:
+                    return call.group(1), call.group(2), commas
+                break
             depth -= 1
         elif char == "," and depth == 0:
             commas += 1
-        elif char == "\n" and depth == 0:
-            break
-    call = CALL_WITHOUT_PARENS.search(text[text.rfind("\n") + 1:])
+    call = CALL_WITHOUT_PARENS.search(line)  # `LibX.f a, ->(...) {`
     return (call.group(1), call.group(2), call.group(3).count(",")) if call else None
 
 
@@ -535,11 +539,12 @@ def check_bindings(compiler: CrystalCompiler, stdlib: Path, toolchain: Toolchain
         check = _Check(decls, headers, crystal, stdlib, ask_c)
         crystal_wasm(compiler, stdlib, decls, crystal, toolchain, work, set(headers.functions),
                      check.crystal_questions())
-        literals = list(crystal.literals)
+        literals = {(literal.where, literal.type): literal for literal in crystal.literals}
         for program in programs:
             say(f"compiling {program} for the proc literals it hands to C")
-            literals += program_literals(compiler, stdlib, program, work)
-        report = check.run(literals)
+            literals.update({(literal.where, literal.type): literal
+                             for literal in program_literals(compiler, stdlib, program, work)})
+        report = check.run(list(literals.values()))
     report.not_on_wasm32 = [f"{check.describe(key)}: {message}" for key, message in sorted(crystal.dropped.items())]
     report.mismatches.sort(key=lambda mismatch: (mismatch.where.rsplit(":", 1)[0], int(mismatch.where.rsplit(":", 1)[1])))
     return report

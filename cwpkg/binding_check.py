@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cwpkg.bindings_c import CField, CHeaders, CProbeAnswers, CProbeQuestions, CType, ask_probe, read_headers
+from cwpkg.bindings_c import CField, CFunction, CHeaders, CProbeAnswers, CProbeQuestions, CType, ask_probe, read_headers
 from cwpkg.bindings_crystal import (
     NO_VALUE,
     CrystalAnswers,
@@ -152,21 +152,27 @@ class _Check:
                     questions[f"offset {struct_key(index)}.{member.name}"] = f"offsetof({struct_type}, @{member.name})"
                 if proc_parts(member_type) is None:
                     questions[f"size {member_type}"] = f"sizeof({member_type})"
-        values = [(fun.c_name, self.crystal.types.get(f"{fun_key(index)}.P{position}"), position)
-                  for index, fun in self.active_funs() for position in range(len(fun.params) + 1)]
-        for c_name, crystal_type, position in values:
-            c_fun = self.headers.functions.get(c_name)
-            if c_fun is None or crystal_type is None or position > len(c_fun.params):
+        for index, fun in self.active_funs():
+            c_fun = self.headers.functions.get(fun.c_name)
+            if c_fun is None:
                 continue
-            c_type = c_fun.params[position][1] if position < len(c_fun.params) else c_fun.returns
-            pointee = self._plain_pointee(crystal_type, self.headers.resolve(c_type))
-            if pointee is not None:
-                questions[f"size {pointee}"] = f"sizeof({pointee})"
+            for key, c_type in self._values(index, fun, c_fun):
+                crystal_type = self.crystal.types.get(key)
+                pointee = self._plain_pointee(crystal_type, self.headers.resolve(c_type)) if crystal_type else None
+                if pointee is not None:
+                    questions[f"size {pointee}"] = f"sizeof({pointee})"
         for index, _ in enumerate(self.decls.globals):
             crystal_type = self.crystal.types.get(global_key(index))
             if crystal_type is not None and proc_parts(crystal_type) is None:
                 questions[f"size {crystal_type}"] = f"sizeof({crystal_type})"
         return questions
+
+    @staticmethod
+    def _values(index: int, fun: LibFun, c_fun: CFunction) -> list[tuple[str, str]]:
+        """(Crystal type question key, C type) of each parameter both declare, and of the result."""
+        params = [(f"{fun_key(index)}.P{position}", c_type)
+                  for position, (_, c_type) in enumerate(c_fun.params[:len(fun.params)])]
+        return [*params, (f"{fun_key(index)}.R", c_fun.returns)]
 
     def _plain_pointee(self, crystal_type: str, resolved: CType) -> str | None:
         """What a pointer points to when both sides see a plain value there (a number, an enum, a
@@ -206,8 +212,10 @@ class _Check:
                        for name in [*questions.functions, *questions.callbacks, *questions.numbers])}
 
     def run(self, literals: list[ProcLiteral]) -> BindingReport:
-        """Compares everything, asking the C probes again while the comparisons have new questions."""
-        for _ in range(32):
+        """Compares everything, asking the C probes again while the comparisons have new questions
+        (a record's layout tells which records its fields share). Every round answers at least one
+        question of a finite set (the members of the records paired), so the rounds end."""
+        while True:
             self.report = BindingReport(self.stdlib)
             self._pair_from_declarations()
             self._match_pairs()
@@ -223,7 +231,6 @@ class _Check:
                 questions = self.c_questions[package]
                 self.asked.update((package, name) for name in
                                   [*questions.functions, *questions.callbacks, *questions.numbers])
-        raise RuntimeError("the binding check kept asking new questions")
 
     # Pairing structs with records
 
@@ -245,9 +252,7 @@ class _Check:
             c_fun = self.headers.functions.get(fun.c_name)
             if c_fun is None:
                 continue
-            c_types = [c_type for _, c_type in c_fun.params[:len(fun.params)]] + [c_fun.returns]
-            keys = [f"{fun_key(index)}.P{position}" for position in range(len(c_types) - 1)] + [f"{fun_key(index)}.R"]
-            for key, c_type in zip(keys, c_types):
+            for key, c_type in self._values(index, fun, c_fun):
                 if key in self.crystal.types:
                     self._pair(self.crystal.types[key], self.headers.resolve(c_type), None, (), f"fun {fun.label}")
         for index, variable in enumerate(self.decls.globals):

@@ -10,8 +10,9 @@ import gzip
 import os
 import tarfile
 from pathlib import Path
+from typing import BinaryIO
 
-from cwpkg.atomic import TEMPORARY_SUFFIX
+from cwpkg.atomic import atomic_output
 from cwpkg.buildenv import SOURCE_DATE_EPOCH
 from cwpkg.digest import file_sha256
 
@@ -27,20 +28,14 @@ def _entries(root: Path) -> list[Path]:
 
 def write_archive(root: Path, destination: Path) -> str:
     """Packs the tree at `root` into `destination` (written atomically); returns its sha256."""
-    temporary = destination.with_name(destination.name + TEMPORARY_SUFFIX)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        _write_tar_gz(root, temporary)
-        os.replace(temporary, destination)
-    except BaseException:  # an interrupted or failed write leaves nothing behind
-        temporary.unlink(missing_ok=True)
-        raise
+    with atomic_output(destination) as raw:
+        _write_tar_gz(root, raw)
     return file_sha256(destination)
 
 
-def _write_tar_gz(root: Path, output: Path) -> None:
-    with open(output, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                                  compresslevel=9) as compressed, \
+def _write_tar_gz(root: Path, raw: BinaryIO) -> None:
+    with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as compressed, \
             tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar:
         tar.inodes = _NoInodes()  # files that share an inode are stored twice, never as a hard link
         for path in _entries(root):

@@ -33,6 +33,7 @@ from cwpkg.wasm_code import (
     function_bodies,
     function_names,
     read_code_module,
+    with_calls_inserted,
     with_function_names,
 )
 
@@ -51,6 +52,9 @@ class Cuts:
     no_unwind_below: frozenset[str] = frozenset()  # functions below which no unwind starts
     no_unwind_indirect: frozenset[str] = frozenset()  # functions whose indirect calls never lead to an unwind
     guarded_wraps: frozenset[str] = frozenset()  # NAMEs whose __wrap_NAME calls NAME with unwinds forbidden
+    # A function that forbids unwinds from then on: called at the start of a path that ends in
+    # `unreachable` (wasm_code.DeadEnd), it makes the calls on that path cut calls.
+    dead_end_marker: str | None = None
 
 
 # cwpkg's runtime (runtime/): no unwind starts below rt_run_service (the bottom frame's services), or
@@ -60,6 +64,13 @@ class Cuts:
 # allows a collection, which it does only inside a service.
 RUNTIME_NO_UNWIND_BELOW = frozenset(["rt_run_service", "push_unwound_frames", "notify_finalizers",
                                      "GC_try_to_collect_inner", "GC_collect_a_little_inner"])
+# Called where a path to `unreachable` starts: a raise (Crystal 1.6 on wasm32 exits there; a raise that
+# unwinds to a handler would restore the count), an abort, a failed assertion. A program that takes such
+# a path is ending, and need not collect on the way, so the functions it calls there need no
+# instrumentation for its sake: Crystal's arithmetic calls __crystal_raise_overflow on every overflow
+# check, and that allocates an OverflowError.
+RUNTIME_DEAD_END_MARKER = "cwpkg_rt_dead_end"
+
 # bdwgc's functions that call the program back where it may allocate, and so collect: finalizers, and
 # the functions that run a client function without the collector's lock (GC_do_blocking goes through
 # GC_with_callee_saves_pushed to GC_do_blocking_inner).
@@ -78,7 +89,8 @@ def runtime_cuts(libgc_functions: set[str], wrapped: set[str]) -> Cuts:
     of each bdwgc function (GC_*) and of exit calls it with unwinds forbidden; those of the program's
     entry points do not (they open the bottom frame)."""
     guarded = frozenset(name for name in wrapped if name.startswith("GC_") or name == "exit")
-    return Cuts(RUNTIME_NO_UNWIND_BELOW, frozenset(libgc_functions) - BDWGC_CALLBACK_RUNNERS, guarded)
+    return Cuts(RUNTIME_NO_UNWIND_BELOW, frozenset(libgc_functions) - BDWGC_CALLBACK_RUNNERS, guarded,
+                RUNTIME_DEAD_END_MARKER)
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,8 @@ class UnwindPaths:
     unwinders: frozenset[int]  # those that start it (in the list, never instrumented by Binaryen)
     bottoms: frozenset[int]  # the bottom frames
     defined: int  # how many functions the module defines
+    marker: int | None  # the dead-end marker function, if the cuts name one the module has
+    dead_ends: frozenset[int]  # where it must be called: starts of dead ends whose calls can unwind
 
     @property
     def count(self) -> int:
@@ -94,23 +108,41 @@ class UnwindPaths:
         return len(self.instrumented - self.unwinders)
 
 
+def _table_by_signature(module: CodeModule) -> dict[Signature, list[int]]:
+    table: dict[Signature, list[int]] = defaultdict(list)
+    for index in module.table:
+        table[module.functions[index].signature].append(index)
+    return table
+
+
+def _dead_end_marker(module: CodeModule, cuts: Cuts) -> int | None:
+    marker = _unique_names(module).get(cuts.dead_end_marker or "")
+    if marker is None or module.functions[marker].signature != Signature(b"", b""):
+        return None
+    return marker
+
+
 def _call_graph(module: CodeModule, cuts: Cuts) -> dict[int, set[int]]:
     """For each function, the functions it may call (directly, or through the table), without the cut
     calls."""
-    table_by_signature: dict[Signature, list[int]] = defaultdict(list)
-    for index in module.table:
-        table_by_signature[module.functions[index].signature].append(index)
+    table_by_signature = _table_by_signature(module)
     by_name = _unique_names(module)
     no_unwind_below = {by_name[name] for name in cuts.no_unwind_below if name in by_name}
     no_unwind_indirect = {by_name[name] for name in cuts.no_unwind_indirect if name in by_name}
+    marked = _dead_end_marker(module, cuts) is not None
     callees: dict[int, set[int]] = {}
     for function in module.functions:
         if function.imported or function.index in no_unwind_below:
             callees[function.index] = set()
             continue
         targets = set(function.calls)
+        signatures = set(function.indirect)
+        if not marked:  # without the marker, the calls on dead ends are calls like any other
+            for dead_end in function.dead_ends:
+                targets |= dead_end.calls
+                signatures |= dead_end.indirect
         if function.index not in no_unwind_indirect:
-            for signature in function.indirect:
+            for signature in signatures:
                 targets.update(table_by_signature.get(signature, ()))
         name = module.names.get(function.index, "")
         if name.startswith(WRAPPER_PREFIX) and name[len(WRAPPER_PREFIX):] in cuts.guarded_wraps:
@@ -162,8 +194,23 @@ def unwind_paths(module: CodeModule, cuts: Cuts = Cuts()) -> UnwindPaths:
                               bottoms)
     reaching_unwind = _reachable(unwinders, callers, bottoms)
     defined = sum(1 for function in module.functions if function.imported is None)
+    marker = _dead_end_marker(module, cuts)
+    dead_ends: set[int] = set()
+    if marker is not None:
+        # A dead end must forbid unwinds if a call on it can reach one by ordinary calls; a dead end
+        # further down forbids them itself.
+        table_by_signature = _table_by_signature(module)
+        no_unwind_indirect = {index for name, index in _unique_names(module).items() if name in cuts.no_unwind_indirect}
+        for function in module.functions:
+            for dead_end in function.dead_ends:
+                targets = set(dead_end.calls)
+                if function.index not in no_unwind_indirect:
+                    for signature in dead_end.indirect:
+                        targets.update(table_by_signature.get(signature, ()))
+                if targets & reaching_unwind:
+                    dead_ends.add(dead_end.offset)
     return UnwindPaths(frozenset((above_bottom & reaching_unwind) | unwinders), frozenset(unwinders),
-                       frozenset(bottoms), defined)
+                       frozenset(bottoms), defined, marker, frozenset(dead_ends))
 
 
 def path_to_unwind(module: CodeModule, paths: UnwindPaths, start: int, cuts: Cuts = Cuts()) -> list[int]:
@@ -191,13 +238,17 @@ def placeholder(index: int) -> str:
 
 
 def prepare_for_asyncify(data: bytes, paths: UnwindPaths) -> tuple[bytes, list[str], dict[str, str]]:
-    """The module with the listed functions renamed, the placeholder names for `asyncify-onlylist`, and
-    the placeholder -> original name mapping for restore_names."""
+    """The module with the dead-end marker called where paths.dead_ends says and the listed functions
+    renamed, the placeholder names for `asyncify-onlylist`, and the placeholder -> original name mapping
+    for restore_names."""
     if not paths.unwinders:
         raise ValueError("no function calls asyncify's start_unwind: the runtime is not linked")
     names = function_names(data)
     renamed = {index: placeholder(index) for index in sorted(paths.instrumented)}
     originals = {renamed[index]: names[index] for index in renamed if index in names}
+    if paths.dead_ends:
+        assert paths.marker is not None
+        data = with_calls_inserted(data, paths.marker, set(paths.dead_ends))
     return with_function_names(data, renamed), list(renamed.values()), originals
 
 
@@ -254,7 +305,8 @@ def main(arguments: list[str] | None = None) -> int:
         for index in sorted(paths.instrumented - paths.unwinders):
             print(module.name(index))
     print(f"{paths.count} of {paths.defined} functions can be on the stack when an unwind starts "
-          f"({len(paths.unwinders)} unwinders, {len(paths.bottoms)} bottom frames)", file=sys.stderr)
+          f"({len(paths.unwinders)} unwinders, {len(paths.bottoms)} bottom frames, {len(paths.dead_ends)} dead ends "
+          "marked)", file=sys.stderr)
     return 0
 
 

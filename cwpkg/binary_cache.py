@@ -19,17 +19,16 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cwpkg.atomic import json_text, write_text_atomically
+from cwpkg.atomic import copy_atomically, json_text, write_text_atomically
 from cwpkg.digest import file_sha256
 from cwpkg.download import Downloader, DownloadFailed, redact
-from cwpkg.errors import FetchError
+from cwpkg.errors import FetchError, UsageError
 from cwpkg.layout import BINARY_CACHE_VARIABLE
-from cwpkg.names import NAME_RE, SHA256_RE
+from cwpkg.names import NAME_RE, SHA256_RE, is_http_url
 
 if TYPE_CHECKING:
     import requests
@@ -64,17 +63,21 @@ class BinaryCache:
         return FetchError(redact(f"binary cache {self.location}: {problem}"),
                           hint=hint or f"check {BINARY_CACHE_VARIABLE} and the network")
 
-    def fetch(self, identity: str, destination: Path, label: str) -> bool:
-        """Downloads the archive for `identity` into `destination`; False when the cache has none.
-        Whatever happens, no partial file is left behind."""
+    def fetch(self, identity: str, destination: Path, label: str) -> str | None:
+        """Downloads the archive for `identity` into `destination`; else says why not (absent, or the
+        cache could not be reached: the caller builds instead). A cache that refuses the token is an
+        error: silently building everything would hide it. No partial file is left behind."""
         partial = destination.with_name(destination.name + ".part")
         partial.unlink(missing_ok=True)
         try:
             self.downloader.fetch(self._where(f"{identity}.tar.gz"), partial, label, headers=self._auth())
             os.replace(partial, destination)
-            return True
-        except DownloadFailed:
-            return False
+            return None
+        except DownloadFailed as problem:
+            if problem.status in (401, 403):
+                raise self._fail(f"GET {identity}.tar.gz was refused ({problem.status})",
+                                 hint=f"set {TOKEN_VARIABLE} to a token the cache accepts") from None
+            return "not in the binary cache" if problem.status == 404 else f"binary cache unavailable: {problem}"
         finally:
             partial.unlink(missing_ok=True)
 
@@ -120,12 +123,7 @@ class BinaryCache:
         if not self.remote:
             directory = Path(self.location)
             directory.mkdir(parents=True, exist_ok=True)
-            temporary = directory / f"{identity}.tar.gz.tmp"
-            try:
-                shutil.copyfile(archive, temporary)
-                os.replace(temporary, directory / f"{identity}.tar.gz")
-            finally:
-                temporary.unlink(missing_ok=True)
+            copy_atomically(archive, directory / f"{identity}.tar.gz")
             write_text_atomically(directory / f"{identity}.json", text)  # written last: the entry exists
             return
         with open(archive, "rb") as body:
@@ -194,16 +192,30 @@ class BinaryCache:
 
 
 def binary_cache_from_environment(downloader: Downloader) -> BinaryCache | None:
-    location = os.environ.get(BINARY_CACHE_VARIABLE)
-    return BinaryCache(location, downloader) if location else None
+    """The cache CWPKG_BINARY_CACHE names: an http(s) URL, or a directory given by its absolute path."""
+    location = os.environ.get(BINARY_CACHE_VARIABLE, "").strip()
+    if not location:
+        return None
+    scheme, separator, rest = location.partition("://")
+    if separator and scheme.lower() in ("http", "https"):
+        location = f"{scheme.lower()}://{rest}"
+        if not is_http_url(location):
+            raise UsageError(f"{BINARY_CACHE_VARIABLE}={redact(location)!r} is not a valid URL")
+    elif separator or not location.startswith("/"):
+        raise UsageError(f"{BINARY_CACHE_VARIABLE}={redact(location)!r} is neither an http(s) URL nor an absolute "
+                         "directory path", hint="e.g. https://cache.example.org/cwpkg or /srv/cwpkg-cache")
+    elif Path(location).exists() and not Path(location).is_dir():
+        raise UsageError(f"{BINARY_CACHE_VARIABLE}={location!r} is not a directory")
+    return BinaryCache(location, downloader)
 
 
 def verified_archive(cache: BinaryCache, identity: str, expected_sha256: str, destination: Path,
                      label: str) -> str | None:
     """Fetches `identity`'s archive if the cache has it; returns None when it is there and verified,
     else what went wrong (absent, or a sha256 that differs from the lock's: the file is deleted)."""
-    if not cache.fetch(identity, destination, label):
-        return "not in the binary cache"
+    problem = cache.fetch(identity, destination, label)
+    if problem is not None:
+        return problem
     actual = file_sha256(destination)
     if actual != expected_sha256:
         destination.unlink()

@@ -51,6 +51,7 @@ def refresh_config_scripts(source: Path) -> list[Path]:
     for name, replacement in fresh.items():
         for old in source.rglob(name):
             if old.is_file() and not old.is_symlink():
+                old.unlink()  # not written in place: another hard link to it keeps its content
                 shutil.copyfile(replacement, old)
                 old.chmod(0o755)
                 replaced.append(old)

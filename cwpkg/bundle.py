@@ -160,6 +160,8 @@ def open_bundle(bundle: Path, scratch: Path, trusted: dict[str, LockedPackage],
         locked = read_lock(tree / LOCK_IN_BUNDLE)
     except CwpkgError as error:
         raise _fail(bundle, f"its {LOCK_IN_BUNDLE}: {error.message}") from None
+    if not locked:
+        raise _fail(bundle, "it holds no packages")
     _check_against_trusted(bundle, locked, trusted, lockfile)
     manifests = _read_manifests(bundle, tree)
     if set(manifests) != set(locked):

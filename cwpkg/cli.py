@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 
 from cwpkg.cli_parser import build_parser
 from cwpkg.context import Context
-from cwpkg.errors import CwpkgError, disk_full_error, is_disk_full
+from cwpkg.errors import CwpkgError, Terminated, disk_full_error, is_disk_full
 from cwpkg.probe_memo import keep_new_answers
 
 
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(options, name):
             setattr(options, name, default)
     context = Context(options)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         module, _, function = options.handler.partition(":")
         status = getattr(importlib.import_module(f"cwpkg.{module}"), function)(context)
@@ -33,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     except CwpkgError as error:
         print(f"cwpkg: error: {error}", file=sys.stderr)
         return error.exit_code
+    except Terminated:
+        print("cwpkg: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("cwpkg: interrupted", file=sys.stderr)
         return 130
@@ -49,3 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cwpkg: internal error: {type(error).__name__}: {error}\n  fix: run again with CWPKG_DEBUG=1 "
               "and report the traceback", file=sys.stderr)
         return 1
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated

@@ -10,6 +10,7 @@ from cwpkg.cli_reproducible import install_from_bundle, locked_archives
 from cwpkg.context import Context, toolchain_for
 from cwpkg.errors import BuildError, SysrootError, UsageError
 from cwpkg.install import install_packages
+from cwpkg.layout import check_output_path
 from cwpkg.package_build import PackageBuild
 from cwpkg.sdk import install_toolchain, load_toolchain_recipe
 from cwpkg.suite import SuiteResult, describe_result, require_suites_ok, run_suite
@@ -65,7 +66,8 @@ def cmd_test(context: Context) -> int:
     if options.report:
         print(report, end="")
     if options.report_file:
-        write_text_atomically(Path(options.report_file), report)
+        write_text_atomically(check_output_path(Path(options.report_file), context.sysroot.root, "--report-file"),
+                              report)
     if failed_builds:
         raise BuildError("; ".join(error.message for error in failed_builds))
     require_suites_ok(results)

@@ -7,6 +7,7 @@ pays for its own imports alone (`cwpkg link` starts the compiler sooner; see cli
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Callable
 
@@ -30,6 +31,17 @@ def jobs_argument(value: str) -> int:
     if jobs < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return jobs
+
+
+def seconds_argument(value: str) -> float:
+    """argparse type of --timeout: a positive, finite number of seconds."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {value!r}")
+    return seconds
 
 
 def stack_size_argument(value: str) -> int:
@@ -76,7 +88,8 @@ def add_program_commands(command: Adder) -> None:
     spec.add_argument("--crystal-src-sha256", metavar="HEX", help="the tarball's sha256 (required with a URL)")
     spec.add_argument("--release", action="store_true", help="compile with crystal --release")
     spec.add_argument("--no-install", action="store_true", help="fail instead of installing missing libraries")
-    spec.add_argument("--timeout", type=float, default=120, metavar="SECONDS", help="per example (default 120)")
+    spec.add_argument("--timeout", type=seconds_argument, default=120, metavar="SECONDS",
+                      help="per example (default 120)")
     spec.add_argument("-j", "--jobs", type=jobs_argument, default=os.cpu_count() or 1,
                       help="examples run at once (default: number of cores)")
     spec.set_defaults(handler="cli_spec:cmd_spec")
@@ -101,7 +114,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="give the program a host directory, under the same name or as GUEST")
     parser.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]",
                         help="set a variable for the program; without =VALUE, pass the host's value")
-    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="stop the program after this long")
+    parser.add_argument("--timeout", type=seconds_argument, metavar="SECONDS", help="stop the program after this long")
 
 
 def add_lockfile_option(parser: argparse.ArgumentParser) -> None:
@@ -109,7 +122,7 @@ def add_lockfile_option(parser: argparse.ArgumentParser) -> None:
                         help=f"the lockfile (default: CWPKG_LOCK, else {LOCK_NAME} beside the recipes)")
 
 
-def add_reproducibility_commands(command: Adder) -> None:
+def add_reproducibility_commands(command: Adder, common: argparse.ArgumentParser) -> None:
     lock = command("lock", f"build packages as needed and record exactly what they were built from in {LOCK_NAME}")
     lock.add_argument("packages", nargs="*", metavar="PKG")
     lock.add_argument("--all", action="store_true", help="every recipe (the lock then holds exactly these)")
@@ -129,13 +142,15 @@ def add_reproducibility_commands(command: Adder) -> None:
 
     cache = command("cache", f"the binary cache of built packages ({BINARY_CACHE_VARIABLE}: a directory or an http(s) URL)")
     actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
-    push = actions.add_parser("push", help="publish installed packages' archives (default: all installed)")
+    push = actions.add_parser("push", parents=[common], help="publish installed packages' archives (default: all "
+                                                                 "installed)")
     push.add_argument("packages", nargs="*", metavar="PKG")
-    pull = actions.add_parser("pull", help="install locked packages from the cache only, verified against the lock")
+    pull = actions.add_parser("pull", parents=[common],
+                              help="install locked packages from the cache only, verified against the lock")
     pull.add_argument("packages", nargs="*", metavar="PKG")
     add_lockfile_option(pull)
-    actions.add_parser("list", help="what the cache holds")
-    gc = actions.add_parser("gc", help="remove the entries the lockfile does not name")
+    actions.add_parser("list", parents=[common], help="what the cache holds")
+    gc = actions.add_parser("gc", parents=[common], help="remove the entries the lockfile does not name")
     add_lockfile_option(gc)
     cache.set_defaults(handler="cli_reproducible:cmd_cache")
 
@@ -220,5 +235,5 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("packages", nargs="*", metavar="PKG")
     check.set_defaults(handler="cli_packages:cmd_check")
     add_program_commands(command)
-    add_reproducibility_commands(command)
+    add_reproducibility_commands(command, common)
     return parser

@@ -12,7 +12,7 @@ from cwpkg.crystal import find_crystal
 from cwpkg.crystal_build import CrystalCompilation, program_kind
 from cwpkg.crystal_compat import compat_stdlib
 from cwpkg.errors import UsageError
-from cwpkg.layout import cache_dir
+from cwpkg.layout import cache_dir, check_output_path
 from cwpkg.link import (
     LinkOptions,
     LinkResult,
@@ -72,7 +72,8 @@ def libraries_linked(result: LinkResult) -> str:
 def cmd_link(context: Context) -> int:
     options = context.options
     source = Path(options.program)
-    output = Path(options.output) if options.output else source.with_suffix(".wasm")
+    output = check_output_path(Path(options.output) if options.output else source.with_suffix(".wasm"),
+                               context.sysroot.root, "-o")
     link_options = LinkOptions(options.asyncify, options.optimize, options.strip, options.stack_size)
     result = build_module(context, source, output, link_options)
     summary = f"linked {result.output} ({result.output.stat().st_size} bytes) with {libraries_linked(result)}"

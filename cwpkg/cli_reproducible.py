@@ -14,14 +14,18 @@ from cwpkg.digest import file_sha256
 from cwpkg.errors import IntegrityError, UsageError
 from cwpkg.identity import plan_identities
 from cwpkg.install import install_packages
-from cwpkg.layout import BINARY_CACHE_VARIABLE, LOCK_NAME, scratch_directory
+from cwpkg.layout import BINARY_CACHE_VARIABLE, LOCK_NAME, check_output_path, scratch_directory, topmost_missing
 from cwpkg.lockfile import describe_difference, lock_fields, read_lock, write_lock
 from cwpkg.recipe import Recipe
 from cwpkg.verify import file_problems, lock_problems
 
 
+def _chosen_lockfile(context: Context) -> str | None:
+    return getattr(context.options, "lockfile", None) or os.environ.get("CWPKG_LOCK")
+
+
 def lockfile_path(context: Context) -> Path:
-    chosen = getattr(context.options, "lockfile", None) or os.environ.get("CWPKG_LOCK")
+    chosen = _chosen_lockfile(context)
     return Path(chosen).resolve() if chosen else context.recipe_root / LOCK_NAME
 
 
@@ -38,7 +42,9 @@ def installed_lock_entries(context: Context, recipes: list[Recipe]) -> dict[str,
     entries = {}
     for name, fields in _current_fields(context, recipes).items():
         manifest = installed.get(name)
-        if manifest is None or manifest.identity != fields["identity"]:
+        if manifest is None:
+            raise UsageError(f"{name} is not installed in {context.sysroot.root}", hint=f"cwpkg install {name}")
+        if manifest.identity != fields["identity"]:
             raise IntegrityError(f"{name} in {context.sysroot.root} is not what its recipe builds now",
                                  hint=f"cwpkg install {name}, then run this again")
         entries[name] = {**fields, "archive_sha256": manifest.archive_sha256}
@@ -50,8 +56,8 @@ def cmd_lock(context: Context) -> int:
     if options.all == bool(options.packages):
         raise UsageError("name the packages to lock, or use --all (not both)")
     names = context.book.names() if options.all else options.packages
+    path = check_output_path(lockfile_path(context), context.sysroot.root, "the lockfile")
     recipes = install_packages(context, names, options.jobs, explain=False)
-    path = lockfile_path(context)
     entries = {} if options.all or not path.exists() else {name: entry.fields for name, entry in read_lock(path).items()}
     entries.update(installed_lock_entries(context, recipes))
     write_lock(path, entries)
@@ -64,6 +70,8 @@ def locked_archives(context: Context, requested: list[str]) -> tuple[list[str], 
     sha256 each build must produce. Refuses, naming the input, anything whose inputs changed."""
     path = lockfile_path(context)
     locked = read_lock(path)
+    if not locked:
+        raise UsageError(f"{path} locks no packages", hint="write it with `cwpkg lock --all`")
     names = requested or sorted(locked)
     recipes = context.book.with_dependencies(names)
     differences = []
@@ -83,6 +91,8 @@ def cmd_verify(context: Context) -> int:
     if not sysroot.state.is_dir():
         raise UsageError(f"nothing is installed in {sysroot.root}")
     path = lockfile_path(context)
+    if not context.options.no_lock and _chosen_lockfile(context) and not path.exists():
+        raise UsageError(f"{path}: no lockfile here", hint="name an existing lockfile, or use --no-lock")
     checked_lock = not context.options.no_lock and path.exists()
     with sysroot.locked(context.say, shared=True):  # an interrupted change is recovered first
         installed = sysroot.installed()
@@ -107,9 +117,7 @@ def cmd_bundle(context: Context) -> int:
     installed = sysroot.installed()
     if not installed:
         raise UsageError(f"nothing is installed in {sysroot.root}", hint="cwpkg install --all first")
-    output = Path(context.options.output).resolve()
-    if output.is_dir():
-        raise UsageError(f"-o {output} is a directory", hint="name the bundle file to write, e.g. -o sysroot.tar.gz")
+    output = check_output_path(Path(context.options.output), sysroot.root, "-o")
     names = context.options.packages or sorted(installed)
     with sysroot.locked(context.say, shared=True), scratch_directory("bundle") as scratch:
         entries = installed_lock_entries(context, context.book.with_dependencies(names))
@@ -130,8 +138,14 @@ def install_from_bundle(context: Context, bundle: Path) -> int:
     trusted = read_lock(lockfile)
     with scratch_directory("unbundle") as scratch:
         packages = open_bundle(bundle, scratch, trusted, lockfile)  # all verified before the sysroot changes
-        with sysroot.locked(context.say):
-            names = install_bundle(sysroot, packages)
+        created = topmost_missing(sysroot.root)
+        try:
+            with sysroot.locked(context.say):
+                names = install_bundle(sysroot, packages)
+        except BaseException:
+            if created is not None:
+                sysroot.remove_if_unused(created)
+            raise
     print(f"installed from {bundle.name}: {', '.join(names)}")
     return 0
 
@@ -155,8 +169,7 @@ def cmd_cache(context: Context) -> int:
         return _push(context, cache)
     if options.action == "pull":
         names, expected = locked_archives(context, options.packages)
-        recipes = install_packages(context, names, 1, False, expected_archives=expected, build=False)
-        print(f"pulled {len(recipes)} packages from {cache.describe()}")
+        install_packages(context, names, 1, False, expected_archives=expected, build=False)
         return 0
     referenced = {entry.identity for entry in read_lock(lockfile_path(context)).values()}
     removed = cache.remove(sorted(set(cache.entries()) - referenced))
@@ -183,7 +196,8 @@ def _push(context: Context, cache: BinaryCache) -> int:
 def cmd_ci_template(context: Context) -> int:
     options = context.options
     default_path, text = TEMPLATES[options.system]
-    path = Path(options.output) if options.output else context.recipe_root / default_path
+    path = check_output_path(Path(options.output) if options.output else context.recipe_root / default_path,
+                             context.sysroot.root, "-o")
     if path.exists() and not options.force:
         raise UsageError(f"{path} exists", hint="use --force to replace it, or -o to write elsewhere")
     path.parent.mkdir(parents=True, exist_ok=True)

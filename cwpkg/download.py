@@ -2,8 +2,9 @@
 
 Whatever one location does (refuses, redirects to another scheme or in a loop, sends a broken
 encoding, stalls, or trickles a byte at a time), the result is a DownloadFailed with a short reason,
-so that the caller tries the next location. Each read waits at most CWPKG_TIMEOUT seconds, and a
-whole download, retries included, at most CWPKG_DOWNLOAD_DEADLINE seconds. Credentials in URLs
+so that the caller tries the next location. Each read waits at most CWPKG_TIMEOUT seconds, a whole
+download, retries included, at most CWPKG_DOWNLOAD_DEADLINE seconds, and no file grows beyond
+CWPKG_MAX_DOWNLOAD bytes. Credentials in URLs
 (`https://user:secret@host/...`) never appear in a message.
 """
 
@@ -17,12 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
+from cwpkg.names import is_http_url
 from cwpkg.settings import environment_number
 
 if TYPE_CHECKING:
     import requests
 
 CHUNK = 1 << 16
+DEFAULT_SIZE_LIMIT = 1 << 30  # no source or package archive comes near 1 GiB; an endless body ends here
 MAX_REDIRECTS = 10
 _CREDENTIALS = re.compile(r"(?<=://)[^/@\s'\"]+@")
 
@@ -33,7 +36,12 @@ def redact(text: str) -> str:
 
 
 class DownloadFailed(Exception):
-    """One location could not deliver the file; the caller tries the next one."""
+    """One location could not deliver the file; the caller tries the next one. `status` is the
+    HTTP status that ended it, if one did."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Downloader:
@@ -58,6 +66,8 @@ class Downloader:
                                                                               "a number of seconds")
         self.deadline = deadline or environment_number("CWPKG_DOWNLOAD_DEADLINE", 1800.0, float,
                                                        "a number of seconds", minimum=0.001)
+        self.size_limit = int(environment_number("CWPKG_MAX_DOWNLOAD", DEFAULT_SIZE_LIMIT, int, "a number of bytes",
+                                                 minimum=1))
         self._session: requests.Session | None = None
 
     @property
@@ -75,8 +85,13 @@ class Downloader:
     def fetch(self, location: str, partial: Path, label: str, headers: dict[str, str] | None = None) -> None:
         """Downloads `location` into `partial`, appending to what an earlier broken transfer left there.
         `headers` go with the requests to that location (and never across a redirect to another host)."""
-        parsed = urlparse(location)
-        if parsed.scheme in ("http", "https"):
+        try:
+            parsed = urlparse(location)
+        except ValueError:
+            raise DownloadFailed("not a valid URL") from None
+        if parsed.scheme.lower() in ("http", "https"):
+            if not is_http_url(location):
+                raise DownloadFailed("not a valid URL")
             self._fetch_http(location, partial, label, headers or {})
         elif parsed.scheme == "file":
             self._copy_local(Path(unquote(parsed.path)), partial)
@@ -111,7 +126,7 @@ class Downloader:
                     return
                 last_problem = "transfer ended before the announced size"
             except _Permanent as problem:
-                raise DownloadFailed(redact(str(problem))) from None
+                raise DownloadFailed(redact(str(problem)), problem.status) from None
             except (requests.ConnectionError, requests.Timeout) as error:
                 last_problem, transient = _describe(error)
                 if not transient:  # no server there: the next location is the better bet
@@ -120,7 +135,7 @@ class Downloader:
                 last_problem = "timed out"
             except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.HTTPError):
                 last_problem = "connection broken during the transfer"
-            except requests.RequestException as error:  # redirect loops or schemes, bad URLs, encodings
+            except (requests.RequestException, ValueError) as error:  # redirect loops or schemes, bad URLs
                 raise DownloadFailed(redact(_request_problem(error))) from None
             except _Transient as problem:
                 last_problem = str(problem)
@@ -140,11 +155,11 @@ class Downloader:
                 partial.unlink()  # what we have is not a prefix of this file; start over
                 raise _Transient("server refused to continue the partial download")
             if 400 <= response.status_code < 500:
-                raise _Permanent(f"HTTP {response.status_code} {response.reason}")
+                raise _Permanent(f"HTTP {response.status_code} {response.reason}", response.status_code)
             if response.status_code >= 500:
                 raise _Transient(f"HTTP {response.status_code} {response.reason}")
             if response.status_code != 200 and response.status_code != 206:
-                raise _Permanent(f"unexpected HTTP {response.status_code} {response.reason}")
+                raise _Permanent(f"unexpected HTTP {response.status_code} {response.reason}", response.status_code)
             # Keep what arrived before a broken connection; the size check below finds the gap.
             response.raw.enforce_content_length = False
             mode = "ab"
@@ -152,6 +167,8 @@ class Downloader:
                 have, mode = 0, "wb"
             length = response.headers.get("Content-Length")
             total = have + int(length) if length and length.isdigit() else None
+            if total is not None and total > self.size_limit:
+                raise _Permanent(f"announces {total} bytes, more than CWPKG_MAX_DOWNLOAD ({self.size_limit})")
             received = have
             with open(partial, mode) as out, tqdm(
                 total=total, initial=have, unit="B", unit_scale=True, desc=label, disable=self.quiet, leave=False
@@ -163,11 +180,15 @@ class Downloader:
                     bar.update(len(chunk))
                     if time.monotonic() >= ends:
                         raise _Transient(f"still sending after {self.deadline:g} s ({received} bytes so far)")
+                    if received > self.size_limit:
+                        raise _Permanent(f"sent more than CWPKG_MAX_DOWNLOAD ({self.size_limit} bytes)")
             return total is None or received >= total
 
 
 class _Permanent(Exception):
-    pass
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class _Transient(Exception):

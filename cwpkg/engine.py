@@ -115,7 +115,7 @@ class _WithoutActionFailures:
         self.stream = stream
 
     def write(self, text: str) -> int:
-        if text.startswith("scons: *** [") and "] Error " in text:
+        if (text.startswith("scons: *** [") and "] Error " in text) or text.startswith("scons: *** Build interrupted"):
             return len(text)
         return self.stream.write(text)
 
@@ -297,7 +297,8 @@ class InstallRun:
             if saved_flags is not None:
                 os.environ["SCONSFLAGS"] = saved_flags
         if self.errors:
-            error = self.errors[0]
+            interruptions = [error for error in self.errors if isinstance(error, KeyboardInterrupt)]
+            error = (interruptions or self.errors)[0]
             if isinstance(error, (CwpkgError, KeyboardInterrupt)) or is_disk_full(error):
                 raise error
             raise BuildError(f"internal error while building: {type(error).__name__}: {error}") from error

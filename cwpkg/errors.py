@@ -83,6 +83,10 @@ class IntegrityError(CwpkgError):
     exit_code = 12
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: handled as Ctrl-C is (every clean-up runs), reported with the shell's status 143."""
+
+
 def is_disk_full(error: BaseException) -> bool:
     return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 
@@ -107,5 +111,5 @@ EXIT_CODES: dict[int, str] = {
     CheckFailed.exit_code: "a recipe's test program failed",
     ProgramError.exit_code: "the program does not compile or link",
     IntegrityError.exit_code: "the sysroot or a build differs from its manifests or the lockfile",
-    130: "interrupted",
+    130: "interrupted (Ctrl-C); 143 when terminated (SIGTERM)",
 }

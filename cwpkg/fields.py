@@ -14,14 +14,30 @@ import yaml
 
 from cwpkg.errors import RecipeError
 
-# libyaml's parser when PyYAML was built with it: the same documents, several times faster to load.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader (libyaml's when PyYAML has it: several times faster) that refuses a key given
+    twice in one mapping, where YAML itself would silently keep the last one."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a key must be a plain value, not {type(key).__name__}", key_node.start_mark)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_yaml(path: Path) -> Any:
     """The YAML document in `path`; unreadable files and bad YAML are RecipeErrors naming the place."""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -55,9 +71,11 @@ class FieldReader:
         return value
 
     def text(self, value: Any, key: str, pattern: re.Pattern[str] | None = None) -> str:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            # YAML reads 1.10 as 1.1 and 0123 as 123: a number is never silently made text again.
+            raise self.fail(key, f"expected a string, got the number {value!r}; quote it: '...'")
+        if not isinstance(value, str):
             raise self.fail(key, f"expected a string, got {type(value).__name__}")
-        value = str(value)
         if pattern is not None and not pattern.fullmatch(value):
             raise self.fail(key, f"{value!r} does not match {pattern.pattern}")
         return value

@@ -8,6 +8,7 @@ from cwpkg.binary_cache import binary_cache_from_environment
 from cwpkg.context import Context, toolchain_for
 from cwpkg.engine import InstallRun
 from cwpkg.errors import FetchError
+from cwpkg.layout import topmost_missing
 from cwpkg.recipe import Recipe
 
 
@@ -27,7 +28,7 @@ def install_packages(context: Context, requested: list[str], jobs: int, explain:
     run = InstallRun(book, toolchain, sysroot, context.source_cache(), jobs, context.say)
     run.plan(recipes, requested)
     run.expected_archives = expected_archives or {}
-    created = not sysroot.root.exists()
+    created = topmost_missing(sysroot.root)
     cache = binary_cache_from_environment(context.downloader()) if run.expected_archives else None
     try:
         pending = run.needs_source()
@@ -47,8 +48,8 @@ def install_packages(context: Context, requested: list[str], jobs: int, explain:
         # a sysroot it created goes again unless another run installed something there meanwhile.
         if not run.installed:
             run.sources.forget_added()
-        if created:
-            sysroot.remove_if_unused()
+        if created is not None:
+            sysroot.remove_if_unused(created)
         raise
     if not run.built and not run.installed:
         print(f"nothing to do: {', '.join(requested)} up to date in {sysroot.root}", file=summary_to)

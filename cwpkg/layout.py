@@ -54,34 +54,54 @@ def cache_dir() -> Path:
     return (Path(base) / "cwpkg").resolve()
 
 
-def make_scratch_directory(purpose: str) -> Path:
-    """A new private directory in the cache's `tmp/` (cwpkg writes nowhere but the sysroot and the
-    cache; builds, bundles and checks work there). The caller removes it."""
+def topmost_missing(path: Path) -> Path | None:
+    """The highest of `path` and its parents that does not exist: what creating `path` creates."""
+    missing = None
+    while not path.exists():
+        missing, path = path, path.parent
+    return missing
+
+
+def remove_empty_directories(directory: Path, top: Path) -> None:
+    """Removes `directory` and its parents up to `top` while they are empty (and exist)."""
     while True:
-        parent = cache_dir() / "tmp"
-        parent.mkdir(parents=True, exist_ok=True)
         try:
-            return Path(tempfile.mkdtemp(prefix=f"{purpose}-", dir=parent))
-        except FileNotFoundError:  # another run removed the empty tmp/ in between
-            continue
+            directory.rmdir()
+        except OSError:
+            return  # not empty (another run's files), or gone
+        if directory == top or top not in directory.parents:
+            return
+        directory = directory.parent
 
 
-def remove_scratch_directory(directory: Path) -> None:
-    """Removes a scratch directory, and `tmp/` with it when nothing else is in there."""
-    shutil.rmtree(directory, ignore_errors=True)
-    try:
-        directory.parent.rmdir()
-    except OSError:
-        pass  # other runs' scratch directories are still there
+class ScratchDirectory:
+    """A new private directory in the cache's `tmp/`: cwpkg writes nowhere but the sysroot and the
+    cache, so builds, bundles and checks work there. `remove()` takes it away again, with the
+    directories its creation made, as far as nothing else is in them."""
+
+    def __init__(self, purpose: str) -> None:
+        while True:
+            parent = cache_dir() / "tmp"
+            self.top = topmost_missing(parent) or parent
+            parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path = Path(tempfile.mkdtemp(prefix=f"{purpose}-", dir=parent))
+                return
+            except FileNotFoundError:  # another run removed the empty tmp/ in between
+                continue
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        remove_empty_directories(self.path.parent, self.top)
 
 
 @contextmanager
 def scratch_directory(purpose: str) -> Iterator[Path]:
-    directory = make_scratch_directory(purpose)
+    scratch = ScratchDirectory(purpose)
     try:
-        yield directory
+        yield scratch.path
     finally:
-        remove_scratch_directory(directory)
+        scratch.remove()
 
 
 def sysroot_libdir(sysroot: Path) -> Path:
@@ -92,6 +112,18 @@ def sysroot_libdir(sysroot: Path) -> Path:
 def pkg_config_environment(sysroot: Path) -> dict[str, str]:
     """pkg-config sees only the sysroot's .pc files (relocatable: their prefix is ${pcfiledir}/../..)."""
     return {"PKG_CONFIG_LIBDIR": str(sysroot / "lib" / "pkgconfig"), "PKG_CONFIG_PATH": ""}
+
+
+# Characters that configure scripts and makefiles split or expand: a path holding one cannot be a
+# build's directory (CC="clang --sysroot=PATH" is word-split by every autotools build).
+_UNSAFE_IN_BUILDS = set(" \t\n\"'$`\\;&|<>*?()[]{}#~")
+
+
+def check_build_path(path: Path, what: str, hint: str) -> None:
+    unsafe = sorted(set(str(path)) & _UNSAFE_IN_BUILDS)
+    if unsafe:
+        raise UsageError(f"{what} {path} holds {' '.join(repr(c) for c in unsafe)}, which autotools and make "
+                         "builds cannot handle in a path", hint=hint)
 
 
 def check_sysroot_location(root: Path, recipe_root: Path) -> None:
@@ -110,6 +142,19 @@ def check_sysroot_location(root: Path, recipe_root: Path) -> None:
                          hint="choose a directory of its own, e.g. the checkout's sysroot/")
     if root.exists() and not root.is_dir():
         raise SysrootError(f"sysroot {root} exists and is not a directory", hint="choose another --sysroot")
+    check_build_path(root, "sysroot", "choose a sysroot path of letters, digits, '/', '.', '-' and '_'")
+
+
+def check_output_path(path: Path, sysroot: Path, what: str) -> Path:
+    """Where a command writes a file the user named (a bundle, a module, a lockfile, a report): not a
+    directory, and not inside the sysroot, whose every file cwpkg owns and verifies. Resolved."""
+    resolved = path.expanduser().resolve()
+    if resolved.is_dir():
+        raise UsageError(f"{what} {path} is a directory", hint="name the file to write")
+    if resolved == sysroot or sysroot in resolved.parents:
+        raise UsageError(f"{what} {path} is inside the sysroot {sysroot}",
+                         hint="write it elsewhere: the sysroot holds only what cwpkg installs")
+    return resolved
 
 
 def default_sysroot(recipe_root: Path) -> Path:

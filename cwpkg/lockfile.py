@@ -62,7 +62,8 @@ def read_lock(path: Path) -> dict[str, LockedPackage]:
         raise UsageError(f"{path}: no lockfile here", hint="write one with `cwpkg lock --all`") from None
     except (OSError, ValueError) as error:
         raise RecipeError(f"{path}: not a cwpkg lockfile: {error}", hint="write it again with `cwpkg lock`") from None
-    if not isinstance(document, dict) or document.get("cwpkg_lock") != LOCK_FORMAT \
+    if not isinstance(document, dict) or type(document.get("cwpkg_lock")) is not int \
+            or document["cwpkg_lock"] != LOCK_FORMAT \
             or not isinstance(document.get("packages"), dict):
         raise RecipeError(f"{path}: not a cwpkg lockfile of format {LOCK_FORMAT}",
                           hint="write it again with `cwpkg lock`")

@@ -7,6 +7,7 @@ written atomically, so a failed build leaves no trace but its log, which the err
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from cwpkg.archive import write_archive
 from cwpkg.buildenv import PREFIX, BuildDirs, build_environment
 from cwpkg.builders import build_root, build_steps, refresh_config_scripts
 from cwpkg.errors import BuildError
-from cwpkg.layout import make_scratch_directory, remove_scratch_directory
+from cwpkg.layout import ScratchDirectory, cache_dir, check_build_path
 from cwpkg.patching import apply_patch
 from cwpkg.recipe import Recipe
 from cwpkg.recipebook import RecipeBook
@@ -87,17 +88,18 @@ class PackageBuild:
 def work_directory(prefix: str, keep: bool = False) -> Iterator[Path]:
     """A private directory for one build, removed afterwards unless `keep`; a failed build keeps it
     and its error names it, so the log and tree can be inspected."""
-    work = make_scratch_directory(prefix)
+    check_build_path(cache_dir(), "the cache", "set CWPKG_CACHE to a path without such characters")
+    scratch = ScratchDirectory(prefix)
     try:
-        yield work
+        yield scratch.path
     except BuildError as error:
-        error.message += f"\n  work directory kept for inspection: {work}"
+        error.message += f"\n  work directory kept for inspection: {scratch.path}"
         raise
     except BaseException:
-        remove_scratch_directory(work)
+        scratch.remove()
         raise
     if not keep:
-        remove_scratch_directory(work)
+        scratch.remove()
 
 
 def run_logged(recipe: Recipe, label: str, argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:
@@ -109,6 +111,8 @@ def run_logged(recipe: Recipe, label: str, argv: list[str], cwd: Path, env: dict
                                        stdin=subprocess.DEVNULL)
         except OSError as error:
             raise BuildError(f"{recipe.name}: {label} could not start {argv[0]}: {error}") from None
+    if completed.returncode in (-signal.SIGINT, -signal.SIGTERM):
+        raise KeyboardInterrupt  # the user's Ctrl-C reached the build first: an interruption, not a failure
     if completed.returncode != 0:
         with open(log, "rb") as handle:
             tail = deque(handle.read().decode("utf-8", "replace").splitlines(), maxlen=LOG_TAIL_LINES)

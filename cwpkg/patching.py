@@ -60,6 +60,12 @@ class _Entry:
     executable: bool = False
 
 
+def split_lines(text: str) -> list[str]:
+    """Lines with their ends, split at "\n" only: a CR stays part of its line (so CRLF files keep
+    their line ends), and form feeds, which GNU sources hold, do not split anything."""
+    return re.findall(r"[^\n]*\n|[^\n]+\Z", text)
+
+
 def _header_path(line: str) -> str | None:
     path = line[4:].rstrip("\n").split("\t", 1)[0].strip()
     if path.startswith('"') and path.endswith('"'):
@@ -81,7 +87,7 @@ def _git_paths(rest: str) -> tuple[str, str]:
 
 
 def parse_patch(text: str, patch_name: str) -> list[FilePatch]:
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     files: list[FilePatch] = []
     index = 0
     while index < len(lines):
@@ -93,7 +99,13 @@ def parse_patch(text: str, patch_name: str) -> list[FilePatch]:
             current = FilePatch(_header_path(line), _header_path(lines[index + 1]))
             files.append(current)
             index = _parse_hunks(lines, index + 2, current, patch_name)
+            if not current.hunks:
+                raise PatchError(f"{patch_name}: line {index}: {current.target} has a file header but no hunks "
+                                 "(truncated patch?)")
             continue
+        if line.startswith("Binary files "):
+            raise PatchError(f"{patch_name}: line {index + 1}: {line.strip()}",
+                             hint="cwpkg applies text patches only; ship the binary file another way")
         if line.startswith("@@"):
             raise PatchError(f"{patch_name}: line {index + 1}: hunk without a ---/+++ file header")
         index += 1
@@ -183,8 +195,9 @@ def _parse_hunk(lines: list[str], index: int, current: FilePatch, patch_name: st
 
 def _find(lines: list[str], wanted: list[str], expected: int) -> int | None:
     """The position nearest to `expected` where `wanted` matches exactly."""
+    expected = min(max(expected, 0), len(lines))  # a header may claim any line number
     if not wanted:
-        return min(max(expected, 0), len(lines))
+        return expected
     last_start = len(lines) - len(wanted)
     for distance in range(0, max(expected, last_start - expected) + 1):
         for start in (expected - distance, expected + distance):
@@ -215,8 +228,11 @@ class _PatchedTree:
             raise PatchError(f"{self.patch_name}: refusing to touch {relative!r}, which leads outside the source tree")
         for depth in range(1, len(parts) - 1):
             parent = "/".join(parts[1:depth + 1])
-            if self.entry(parent).kind == "symlink":
+            kind = self.entry(parent).kind
+            if kind == "symlink":
                 raise PatchError(f"{self.patch_name}: refusing to write {relative!r} through the symlink {parent!r}")
+            if kind == "file":
+                raise PatchError(f"{self.patch_name}: cannot create {relative!r}: {parent!r} is a file")
         return relative
 
     def entry(self, relative: str) -> _Entry:
@@ -226,7 +242,7 @@ class _PatchedTree:
         if path.is_symlink():
             return _Entry("symlink", [os.readlink(path)])
         if path.is_file():
-            lines = path.read_text(encoding="utf-8", errors="surrogateescape").splitlines(keepends=True)
+            lines = split_lines(path.read_bytes().decode("utf-8", errors="surrogateescape"))
             return _Entry("file", lines, bool(path.stat().st_mode & 0o111))
         return _Entry("absent")
 
@@ -281,20 +297,24 @@ class _PatchedTree:
         self.entries[destination] = _Entry("file", lines, executable)
 
     def write(self) -> list[Path]:
+        """Each changed file is written beside itself and renamed into place: a hard link to it
+        elsewhere in the tree keeps the old content, as with GNU patch."""
         for relative, entry in self.entries.items():
             path = self.root / relative
-            if entry.kind == "absent" or path.is_symlink():
+            if entry.kind == "absent":
                 if path.is_symlink() or path.exists():
                     path.unlink()
-            if entry.kind == "absent":
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.cwpkg-patch")
+            temporary.unlink(missing_ok=True)
             if entry.kind == "symlink":
-                os.symlink(entry.lines[0], path)
-                continue
-            path.write_text("".join(entry.lines), encoding="utf-8", errors="surrogateescape")
-            mode = path.stat().st_mode & 0o7777
-            os.chmod(path, (mode | 0o111) if entry.executable else (mode & ~0o111))
+                os.symlink(entry.lines[0], temporary)
+            else:
+                mode = path.stat().st_mode & 0o7777 if path.is_file() and not path.is_symlink() else 0o644
+                temporary.write_bytes("".join(entry.lines).encode("utf-8", errors="surrogateescape"))
+                os.chmod(temporary, (mode | 0o111) if entry.executable else (mode & ~0o111))
+            os.replace(temporary, path)
         return [self.root / relative for relative in self.entries]
 
 
@@ -302,7 +322,7 @@ def apply_patch(root: Path, patch_file: Path, display_name: str | None = None) -
     """Applies one patch file to the tree at `root`; returns the paths it changed."""
     name = display_name or str(patch_file)
     try:
-        text = patch_file.read_text(encoding="utf-8", errors="surrogateescape")
+        text = patch_file.read_bytes().decode("utf-8", errors="surrogateescape")
     except OSError as error:
         raise PatchError(f"{name}: cannot read: {error}") from None
     tree = _PatchedTree(root, name)

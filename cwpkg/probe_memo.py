@@ -45,13 +45,16 @@ def remembered(kind: str, tools: Sequence[Path], probe: Callable[[], dict[str, A
     memo = cache_dir() / MEMO_DIR / f"{kind}-{value_sha256(identities)[:24]}.json"
     try:
         kept = json.loads(memo.read_text(encoding="utf-8"))
-        if kept["named"] == [_identity(Path(path)) for path in named(kept["answer"])]:
+        # A damaged or edited memo is a miss, never an answer: it must be whole, as it was written.
+        if kept["answer_sha256"] == value_sha256(kept["answer"]) \
+                and kept["named"] == [_identity(Path(path)) for path in named(kept["answer"])]:
             return kept["answer"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
     answer = probe()
     if answer is not None:
-        record = {"tools": identities, "answer": answer, "named": [_identity(path) for path in named(answer)]}
+        record = {"tools": identities, "answer": answer, "answer_sha256": value_sha256(answer),
+                  "named": [_identity(path) for path in named(answer)]}
         _new_answers[memo] = json.dumps(record, indent=1, sort_keys=True) + "\n"
     return answer
 

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from cwpkg.fields import FieldReader, load_yaml
-from cwpkg.names import NAME_RE, SHA256_RE, VERSION_RE
+from cwpkg.names import NAME_RE, SHA256_RE, VERSION_RE, is_http_url
 from cwpkg.suite_spec import Suite, parse_suite
 
 BUILD_KINDS = ("autotools", "cmake", "make", "scons")
@@ -159,7 +159,7 @@ def _parse_sources(reader: FieldReader, value: Any) -> tuple[Source, ...]:
         sha256 = reader.text(entry["sha256"], f"{key}.sha256", SHA256_RE)
         if "url" in entry:
             url = reader.text(entry["url"], f"{key}.url")
-            if not url.startswith(("https://", "http://")):
+            if not is_http_url(url):
                 raise reader.fail(f"{key}.url", f"{url!r} is not an http(s) URL")
             sources.append(Source(sha256=sha256, url=url))
         else:

@@ -14,6 +14,7 @@ from cwpkg.debian import archive_bases
 from cwpkg.digest import file_sha256
 from cwpkg.download import Downloader, DownloadFailed, redact
 from cwpkg.errors import FetchError
+from cwpkg.layout import remove_empty_directories, topmost_missing
 from cwpkg.recipe import Source
 from cwpkg.unpack import unpack
 
@@ -45,12 +46,12 @@ class SourceCache:
         self.root = root
         self.downloader = downloader
         self.added: list[Path] = []  # the sources/<sha256> directories this process created
-        self.created_root = False
+        self.created: Path | None = None  # the highest directory this process made to have a root
 
     def forget_added(self) -> None:
         """Removes what this process added, so that a failed command leaves the cache as it was; the
         cache directory itself only if this process created it and nothing else is in it."""
-        if not self.root.is_dir() or not (self.added or self.created_root):
+        if not self.root.is_dir() or not (self.added or self.created):
             return
         with self._locked():
             for directory in reversed(self.added):
@@ -123,8 +124,8 @@ class SourceCache:
         the new one."""
         while True:
             if not self.root.exists():
+                self.created = self.created or topmost_missing(self.root)
                 self.root.mkdir(parents=True, exist_ok=True)
-                self.created_root = True
             handle = os.open(self.root, os.O_RDONLY)
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
@@ -136,8 +137,8 @@ class SourceCache:
         try:
             yield
         finally:
-            if self.created_root and self.root.is_dir() and not any(self.root.iterdir()):
-                self.root.rmdir()
+            if self.created is not None and self.root.is_dir() and not any(self.root.iterdir()):
+                remove_empty_directories(self.root, self.created)
             os.close(handle)
 
     def _discard_partials(self, recipe: Fetchable) -> None:

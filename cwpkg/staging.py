@@ -10,6 +10,7 @@ from cwpkg.buildenv import PREFIX
 from cwpkg.errors import BuildError
 from cwpkg.recipe import Recipe
 from cwpkg.toolchain import TARGET
+from cwpkg.tree_paths import is_clean_relative
 
 PC_DIR = Path("lib") / "pkgconfig"
 
@@ -30,6 +31,10 @@ def normalize_stage(recipe: Recipe, stage: Path, build_paths: list[tuple[Path, s
                 path.unlink()
     _gather_pkgconfig(stage)
     _remove_empty_dirs(stage)
+    for path in stage.rglob("*"):
+        if not is_clean_relative(path.relative_to(stage).as_posix()):
+            raise BuildError(f"{recipe.name}: the build installed {path.relative_to(stage)!r}, a name that is not "
+                             "UTF-8 text", hint=f"drop it with build.remove in {recipe.path.name}")
     _rewrite_build_paths(recipe, stage, build_paths)
 
 

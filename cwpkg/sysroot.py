@@ -31,9 +31,11 @@ from pathlib import Path
 
 from cwpkg.atomic import TEMPORARY_SUFFIX, write_json_atomically
 from cwpkg.digest import file_sha256
-from cwpkg.errors import SysrootError
+from cwpkg.errors import IntegrityError, SysrootError
 from cwpkg.faults import checkpoint
+from cwpkg.layout import remove_empty_directories
 from cwpkg.manifest import STATE_DIR, Manifest, is_package_path, manifest_from_json, read_manifest, write_manifest
+from cwpkg.names import NAME_RE
 from cwpkg.tree_paths import resolve_inside
 from cwpkg.unpack import unpack
 
@@ -189,9 +191,10 @@ class Sysroot:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def remove_if_unused(self) -> None:
-        """Removes this sysroot if no package is installed in it: for a run that created it and then
-        failed. Under the exclusive lock, so a run that installed something meanwhile keeps it."""
+    def remove_if_unused(self, created: Path) -> None:
+        """Removes this sysroot, and the parents up to `created` that its creation made, if no package
+        is installed in it: for a run that created it and then failed. Under the exclusive lock, so
+        a run that installed something meanwhile keeps it."""
         if not self.root.is_dir():
             return
         with self._flock(fcntl.LOCK_EX, lambda message: None):
@@ -199,6 +202,8 @@ class Sysroot:
             if self.installed() or any(entry.name != STATE_DIR for entry in self.root.iterdir()):
                 return
             shutil.rmtree(self.root)
+        if created != self.root:
+            remove_empty_directories(self.root.parent, created)
 
     # -- transactions ----------------------------------------------------------------------------
 
@@ -352,21 +357,42 @@ class Sysroot:
             if not journal_path.is_file():
                 shutil.rmtree(tx)  # interrupted before anything in the sysroot moved
                 continue
-            journal = json.loads(journal_path.read_text(encoding="utf-8"))
-            name = journal["package"]
-            where = f"{journal_path} (transaction journal)"
-            old = journal["old"] and manifest_from_json(journal["old"], name, where)
-            new = journal["new"] and manifest_from_json(journal["new"], name, where)
+            name, old, new, old_archive = self._read_journal(tx)
             if (tx / COMMITTED).exists():
                 self._finish(tx, old)
                 done.append(f"finished the interrupted change of {name}")
                 continue
-            self._roll_back(name, tx, old, new, journal["old_archive"])
+            self._roll_back(name, tx, old, new, old_archive)
             shutil.rmtree(tx)
             done.append(f"rolled back the interrupted change of {name}")
         if self.transactions.is_dir() and not any(self.transactions.iterdir()):
             self.transactions.rmdir()
         return done
+
+    def _read_journal(self, tx: Path) -> tuple[str, Manifest | None, Manifest | None, bool]:
+        """The package, old and new manifests of a transaction, checked as strictly as installed
+        manifests are: a journal decides what recovery moves and deletes."""
+        path = tx / "journal.json"
+        problem = None
+        try:
+            journal = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(journal, dict) or set(journal) != {"package", "old", "new", "old_archive"} \
+                    or not isinstance(journal["package"], str) or not NAME_RE.fullmatch(journal["package"]) \
+                    or journal["package"] != tx.name or not isinstance(journal["old_archive"], bool):
+                problem = "not a journal cwpkg writes"
+        except (OSError, ValueError) as error:
+            problem = str(error)
+        if problem is None:
+            name, where = journal["package"], f"{path} (transaction journal)"
+            try:
+                old = None if journal["old"] is None else manifest_from_json(journal["old"], name, where)
+                new = None if journal["new"] is None else manifest_from_json(journal["new"], name, where)
+                return name, old, new, journal["old_archive"]
+            except IntegrityError as error:
+                problem = error.message
+        raise IntegrityError(f"{path}: cannot recover this interrupted change: {problem}",
+                             hint=f"move {tx} out of the sysroot, put back by hand what it holds, then run "
+                                  "`cwpkg verify`")
 
     def _roll_back(self, name: str, tx: Path, old: Manifest | None, new: Manifest | None, old_archive: bool) -> None:
         old_files = old.files if old else {}

@@ -23,6 +23,10 @@ def is_clean_relative(path: object) -> bool:
     """A non-empty relative POSIX path in normal form: no '', '.', '..' parts, no backslash or NUL."""
     if not isinstance(path, str) or not path or "\0" in path or "\\" in path or path.startswith("/"):
         return False
+    try:
+        path.encode("utf-8")  # a name that is not UTF-8 (held as surrogates) cannot be recorded in JSON
+    except UnicodeEncodeError:
+        return False
     parts = path.split("/")
     return all(part not in ("", ".", "..") for part in parts)
 

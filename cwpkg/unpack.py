@@ -23,6 +23,10 @@ from cwpkg.settings import environment_number
 from cwpkg.tree_paths import parts_of, resolve_inside
 
 DEFAULT_SIZE_LIMIT = 4 << 30
+# Each entry costs a file system at least an inode and a block: entries count toward the size limit
+# with this overhead, and no archive may hold more than MAX_ENTRIES (GCC's source tree has ~120,000).
+ENTRY_OVERHEAD = 512
+MAX_ENTRIES = 500_000
 
 
 @dataclass
@@ -103,6 +107,11 @@ def _strip(archive: Path, members: list[Member], strip_top: bool) -> list[Member
     return stripped
 
 
+def _count(archive: Path, members: list[Member]) -> None:
+    if len(members) >= MAX_ENTRIES:
+        raise UnsafeArchiveError(f"{archive}: holds more than {MAX_ENTRIES} entries")
+
+
 def _check(archive: Path, members: list[Member], limit: int) -> None:
     seen: set[str] = set()
     total = 0
@@ -112,7 +121,7 @@ def _check(archive: Path, members: list[Member], limit: int) -> None:
         if member.name in seen and member.kind != "dir":
             raise UnsafeArchiveError(f"{archive}: duplicate entry {member.name!r}")
         seen.add(member.name)
-        total += member.size
+        total += member.size + ENTRY_OVERHEAD
         if total > limit:
             raise UnsafeArchiveError(
                 f"{archive}: unpacks to more than {limit} bytes (entry {member.name!r} claims {member.size})",
@@ -151,7 +160,8 @@ def _file_mode(mode: int) -> int:
 def _unpack_tar(archive: Path, staging: Path, strip_top: bool, limit: int, allow_hardlinks: bool) -> None:
     with tarfile.open(archive, "r:*") as tar:
         members = []
-        for info in tar.getmembers():
+        for info in tar:
+            _count(archive, members)
             name = str(_normalize(archive, info.name))
             if info.isfile():
                 members.append(Member(name, "file", info.size, info.mode, source=info, mtime=info.mtime))
@@ -190,6 +200,7 @@ def _unpack_zip(archive: Path, staging: Path, strip_top: bool, limit: int) -> No
     with zipfile.ZipFile(archive) as bundle:
         members = []
         for info in bundle.infolist():
+            _count(archive, members)
             name = str(_normalize(archive, info.filename))
             unix_mode = info.external_attr >> 16
             if info.is_dir():

@@ -7,7 +7,7 @@ not interpreted. The name section can be read and rewritten (see with_function_n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cwpkg.wasm_module import WASM_MAGIC
@@ -28,12 +28,21 @@ class Signature:
 
 
 @dataclass(frozen=True)
+class DeadEnd:
+    """A straight-line path of a function body that ends in `unreachable`, and the calls on it."""
+    offset: int  # where the path starts in the module's bytes
+    calls: frozenset[int]
+    indirect: frozenset[Signature]
+
+
+@dataclass(frozen=True)
 class Function:
     index: int  # in the function index space: imports first
     signature: Signature
     imported: tuple[str, str] | None  # (module, name) of an imported function
-    calls: frozenset[int]  # functions it calls directly (call, return_call)
-    indirect: frozenset[Signature]  # signatures it calls through the table (call_indirect)
+    calls: frozenset[int]  # functions it calls directly (call, return_call), dead ends aside
+    indirect: frozenset[Signature]  # signatures it calls through the table (call_indirect), dead ends aside
+    dead_ends: tuple[DeadEnd, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,24 +148,44 @@ for _opcode in (0x02, 0x03, 0x04):
     _IMMEDIATES[_opcode] = _BLOCK
 _IMMEDIATES[0x43] = _SKIP4
 _IMMEDIATES[0x44] = _SKIP8
-# Opcodes without immediates: control, parametric, and the numeric range (sign extension included).
-_PLAIN = frozenset([0x00, 0x01, 0x05, 0x0B, 0x0F, 0x1A, 0x1B, 0xD1, *range(0x45, 0xC5)])
+# Opcodes without immediates and without effect on control flow: parametric, numeric (sign extension
+# included), ref.is_null.
+_PLAIN = frozenset([0x01, 0x1A, 0x1B, 0xD1, *range(0x45, 0xC5)])
+# Control instructions after which a new straight-line path starts (see _scan_body).
+_PATH_ENDS = frozenset([0x02, 0x03, 0x04, 0x05, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x12, 0x13])
 # 0xFD (SIMD) sub-opcodes with a memarg, a lane index, or both.
 _SIMD_MEMARG = frozenset([*range(0, 12), 92, 93])
 _SIMD_LANE = frozenset(range(21, 35))
 _SIMD_MEMARG_LANE = frozenset(range(84, 92))
 
 
-def _scan_body(data: bytes, offset: int, end: int, types: list[Signature],
-               calls: set[int], indirect: set[Signature], taken: set[int]) -> None:
-    """Walks one function body's instructions, noting calls, indirect calls and taken addresses."""
+@dataclass
+class _Body:
+    """What one function body calls: on its ordinary paths, and on its paths to `unreachable`."""
+    calls: set[int] = field(default_factory=set)
+    indirect: set[Signature] = field(default_factory=set)
+    dead_ends: list[DeadEnd] = field(default_factory=list)
+
+
+def _scan_body(data: bytes, offset: int, end: int, types: list[Signature], taken: set[int]) -> _Body:
+    """Walks one function body's instructions, noting calls, indirect calls and taken addresses.
+
+    Calls on a straight-line path (no branch, no block boundary) that ends in `unreachable` are
+    noted apart, as a dead end: control that takes such a path never continues normally (the calls
+    exit, abort or raise, or the `unreachable` traps).
+    """
+    body = _Body()
     reader = _Reader(data, offset)
     unsigned = reader.unsigned
     immediates = _IMMEDIATES
     plain = _PLAIN
+    path_ends = _PATH_ENDS
     for _ in range(unsigned()):  # local declarations: count, type
         unsigned()
         reader.offset += 1
+    path_start = reader.offset
+    path_calls: list[int] = []
+    path_indirect: list[Signature] = []
     while reader.offset < end:
         opcode = data[reader.offset]
         reader.offset += 1
@@ -180,13 +209,21 @@ def _scan_body(data: bytes, offset: int, end: int, types: list[Signature],
         elif kind:
             reader.offset += kind
         elif opcode in (0x10, 0x12):  # call, return_call
-            calls.add(unsigned())
+            path_calls.append(unsigned())
         elif opcode in (0x11, 0x13):  # call_indirect, return_call_indirect: type, table
-            indirect.add(types[unsigned()])
+            path_indirect.append(types[unsigned()])
             unsigned()
         elif opcode == 0x0E:  # br_table
             for _ in range(unsigned() + 1):
                 unsigned()
+        elif opcode == 0x00:  # unreachable
+            if path_calls or path_indirect:
+                body.dead_ends.append(DeadEnd(path_start, frozenset(path_calls), frozenset(path_indirect)))
+                path_calls, path_indirect = [], []
+            path_start = reader.offset
+            continue
+        elif opcode in (0x05, 0x0B, 0x0F):  # else, end, return
+            pass
         elif opcode == 0x1C:  # select with types
             reader.offset += unsigned()
         elif opcode == 0xD0:  # ref.null
@@ -202,8 +239,16 @@ def _scan_body(data: bytes, offset: int, end: int, types: list[Signature],
                 unsigned(), unsigned()
         else:
             raise WasmDecodeError(f"unknown instruction 0x{opcode:02x} at byte {reader.offset - 1}")
+        if opcode in path_ends:
+            body.calls.update(path_calls)
+            body.indirect.update(path_indirect)
+            path_calls, path_indirect = [], []
+            path_start = reader.offset
     if reader.offset != end:
         raise WasmDecodeError(f"function body overruns its end at byte {end}")
+    body.calls.update(path_calls)
+    body.indirect.update(path_indirect)
+    return body
 
 
 def _skip_fc(reader: _Reader, sub: int) -> None:
@@ -339,11 +384,9 @@ def read_code_module(data: bytes) -> CodeModule:
     functions = [Function(index, types[type_index], (module, name), frozenset(), frozenset())
                  for index, (module, name, type_index) in enumerate(imports)]
     for position, (type_index, (start, end)) in enumerate(zip(declared, bodies)):
-        calls: set[int] = set()
-        indirect: set[Signature] = set()
-        _scan_body(data, start, end, types, calls, indirect, table)
-        functions.append(Function(len(imports) + position, types[type_index], None, frozenset(calls),
-                                  frozenset(indirect)))
+        body = _scan_body(data, start, end, types, table)
+        functions.append(Function(len(imports) + position, types[type_index], None, frozenset(body.calls),
+                                  frozenset(body.indirect), tuple(body.dead_ends)))
     return CodeModule(functions, names, frozenset(table))
 
 
@@ -485,3 +528,37 @@ def function_bodies(data: bytes) -> dict[int, tuple[int, int]]:
                 reader.offset += size
             return bodies
     return {}
+
+
+def with_calls_inserted(data: bytes, callee: int, offsets: set[int]) -> bytes:
+    """The module with a `call callee` (a function without parameters or results) inserted before
+    the instruction at each of `offsets` (byte positions in the code section, such as DeadEnd.offset).
+
+    The code moves, so the DWARF sections (.debug_*), whose addresses point into it, are dropped;
+    the name section stays valid (function indices do not change).
+    """
+    instruction = b"\x10" + _leb(callee)
+    out = bytearray(data[:8])
+    for section_id, header, start, end in _sections_with_headers(data):
+        if section_id == CUSTOM and _custom_name(data, start)[0].startswith(".debug_"):
+            continue
+        if section_id != CODE:
+            out += data[header:end]
+            continue
+        reader = _Reader(data, start)
+        entries = bytearray(_leb(reader.unsigned()))
+        while reader.offset < end:
+            size = reader.unsigned()
+            body_start, body_end = reader.offset, reader.offset + size
+            inside = sorted(offset for offset in offsets if body_start <= offset < body_end)
+            if inside:
+                pieces = [data[body_start:inside[0]]]
+                for here, following in zip(inside, [*inside[1:], body_end]):
+                    pieces += [instruction, data[here:following]]
+                body = b"".join(pieces)
+            else:
+                body = data[body_start:body_end]
+            entries += _leb(len(body)) + body
+            reader.offset = body_end
+        out += bytes([CODE]) + _leb(len(entries)) + entries
+    return bytes(out)

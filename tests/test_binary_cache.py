@@ -4,7 +4,12 @@ tiny real packages; archives are taken only when the lock vouches for their sha2
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -15,13 +20,21 @@ from tiny import env_for, write_repo
 TOKEN = "s3cret-token"
 
 
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+
+
 class StoreServer:
-    """An HTTP server that stores what is PUT, serves it back, deletes it, and wants a bearer token
-    for changes."""
+    """An HTTP server that stores what is PUT, serves it back with an ETag, deletes it, wants a bearer
+    token for changes (and for reading, when `private`), and honours If-Match / If-None-Match."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.requests: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        self.private = False
+        self.index_delay = 0.0
+        self.conflicts = 0
         store = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -38,23 +51,40 @@ class StoreServer:
 
             def do_GET(self) -> None:
                 store.requests.append(("GET", self.path))
-                body = store.files.get(self.path)
+                if store.private and not self._authorized():
+                    return
+                with store.lock:
+                    body = store.files.get(self.path)
+                if self.path.endswith("/index.json"):
+                    time.sleep(store.index_delay)
                 if body is None:
                     self.send_error(404)
                     return
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", _etag(body))
                 self.end_headers()
                 self.wfile.write(body)
 
             def do_PUT(self) -> None:
                 store.requests.append(("PUT", self.path))
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if self._authorized():
+                if not self._authorized():
+                    return
+                with store.lock:
+                    current = store.files.get(self.path)
+                    wanted, absent = self.headers.get("If-Match"), self.headers.get("If-None-Match") == "*"
+                    if (wanted is not None and (current is None or _etag(current) != wanted)) \
+                            or (absent and current is not None):
+                        store.conflicts += 1
+                        self.send_response(412)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
                     store.files[self.path] = body
-                    self.send_response(201)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                self.send_response(201)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def do_DELETE(self) -> None:
                 store.requests.append(("DELETE", self.path))
@@ -152,7 +182,7 @@ def test_directory_cache_push_list_gc_and_pull(builder, tmp_path):
     assert sorted(path.suffix for path in directory.iterdir()) == [".gz", ".gz", ".json", ".json"]
     pulled = run_cwpkg("cache", "pull", env=_elsewhere(cached, tmp_path))
     assert pulled.returncode == 0, pulled.stderr
-    assert "pulled 2 packages" in pulled.stdout
+    assert "from the binary cache: add, twice" in pulled.stdout
 
 
 def test_cache_commands_need_a_cache(builder):
@@ -186,3 +216,48 @@ def test_gc_touches_only_what_is_provably_the_caches_own(builder, tmp_path):
     for name, content in bystanders.items():
         assert (directory / name).read_bytes() == content, name
     assert not (directory / ("4" * 64 + ".json")).exists() and not (directory / ("4" * 64 + ".tar.gz")).exists()
+
+
+def test_a_refused_token_on_download_is_an_error_not_a_silent_build(builder, store, tmp_path):
+    """A cache that answers 401 to the archive's GET refuses the token: building everything quietly
+    instead would hide it."""
+    root, env = builder
+    assert run_cwpkg("cache", "push", env={**env, "CWPKG_BINARY_CACHE": store.base,
+                                            "CWPKG_BINARY_CACHE_TOKEN": TOKEN}).returncode == 0
+    store.private = True
+    other = {**_elsewhere(env, tmp_path, CWPKG_BINARY_CACHE=store.base), "CWPKG_BINARY_CACHE_TOKEN": "wrong"}
+    result = run_cwpkg("install", "--locked", env=other)
+    assert result.returncode == 4 and "was refused (401)" in result.stderr, result.stderr
+    assert "wrong" not in result.stderr
+
+
+@pytest.mark.parametrize("location, message", [
+    ("HTTP://127.0.0.1:1/cache", None),
+    ("ftp://127.0.0.1/cache", "neither an http(s) URL nor an absolute directory"),
+    ("relative/dir", "neither an http(s) URL nor an absolute directory"),
+    ("http://", "is not a valid URL"),
+])
+def test_binary_cache_locations_are_urls_or_absolute_directories(builder, tmp_path, location, message):
+    root, env = builder
+    result = run_cwpkg("cache", "list", env={**env, "CWPKG_BINARY_CACHE": location}, cwd=tmp_path)
+    if message is None:  # an upper-case scheme is still http: a network error, not a directory "HTTP:"
+        assert result.returncode == 4 and "binary cache http://127.0.0.1:1/cache" in result.stderr
+    else:
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert sorted(os.listdir(tmp_path)) == sorted([root.name, "cache"]), "nothing made in the current directory"
+
+
+def test_concurrent_pushes_keep_every_entry_of_the_http_index(builder, store, tmp_path):
+    """Two pushes at once, each reading the index before the other wrote it: the conditional PUT
+    (If-Match / If-None-Match) makes the later one read again and add its entry to the other's."""
+    root, env = builder
+    store.index_delay = 0.5  # widen the window between reading and writing the index
+    pushes = [subprocess.Popen([sys.executable, "-m", "cwpkg", "cache", "push", name],
+                               env={**{k: v for k, v in os.environ.items() if not k.startswith("CWPKG_")}, **env,
+                                    "CWPKG_BINARY_CACHE": store.base, "CWPKG_BINARY_CACHE_TOKEN": TOKEN},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in ("add", "twice")]
+    outputs = [push.communicate(timeout=120) for push in pushes]
+    assert [push.returncode for push in pushes] == [0, 0], outputs
+    index = json.loads(store.files["/cache/index.json"])
+    assert sorted(entry["name"] for entry in index.values()) == ["add", "twice"]
+    assert store.conflicts >= 1, "the race happened and the conditional PUT caught it"

@@ -52,7 +52,7 @@ def _ok(*args: str, env: dict[str, str]) -> None:
 
 def _upgrade_patch(root: Path) -> None:
     patch = root / "patches" / "add" / "fix.patch"
-    patch.write_text(patch.read_text() + "--- a/add.h\n+++ b/add.h\n@@ -1 +1,2 @@\n int add(int a, int b);\n"
+    patch.write_text(patch.read_text() + "--- a/add.h\n+++ b/add.h\n@@ -1 +1,2 @@\n int add(int a, int b); /* patched */\n"
                                           "+int add3(int a, int b, int c);\n")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,59 @@ def test_the_project_patches_apply_to_nothing_else_than_their_sources():
     assert named == {patch for patch in on_disk if not patch.startswith("crystal/")}
     for patch in on_disk:
         assert parse_patch((REPO / "patches" / patch).read_text(), patch)
+
+
+def test_two_sections_for_one_file_apply_in_order_as_gnu_patch_does(tree, tmp_path):
+    patch = patch_file(tmp_path, (
+        "--- a/b.c\n+++ b/b.c\n@@ -1,2 +1,2 @@\n-alpha\n+ALPHA\n beta\n"
+        "--- a/b.c\n+++ b/b.c\n@@ -2,2 +2,2 @@\n beta\n-gamma\n+GAMMA\n"))
+    apply_patch(tree, patch)
+    assert (tree / "b.c").read_text() == "ALPHA\nbeta\nGAMMA\n"
+
+
+def test_git_headers_symlinks_modes_renames_and_copies(tree, tmp_path):
+    patch = patch_file(tmp_path, (
+        "diff --git a/link.c b/link.c\nnew file mode 120000\nindex 0000000..1111111\n--- /dev/null\n+++ b/link.c\n"
+        "@@ -0,0 +1 @@\n+b.c\n\\ No newline at end of file\n"
+        "diff --git a/run.sh b/run.sh\nnew file mode 100755\nindex 0000000..2222222\n--- /dev/null\n+++ b/run.sh\n"
+        "@@ -0,0 +1 @@\n+#!/bin/sh\n"
+        "diff --git a/a.c b/a.c\nold mode 100644\nnew mode 100755\n"
+        "diff --git a/b.c b/moved.c\nsimilarity index 90%\nrename from b.c\nrename to moved.c\n--- a/b.c\n+++ b/moved.c\n"
+        "@@ -1,3 +1,3 @@\n alpha\n-beta\n+BETA\n gamma\n"
+        "diff --git a/a.c b/copy.c\nsimilarity index 100%\ncopy from a.c\ncopy to copy.c\n"))
+    apply_patch(tree, patch)
+    assert os.readlink(tree / "link.c") == "b.c"
+    assert os.access(tree / "run.sh", os.X_OK) and (tree / "run.sh").read_text() == "#!/bin/sh\n"
+    assert os.access(tree / "a.c", os.X_OK)
+    assert not (tree / "b.c").exists() and (tree / "moved.c").read_text() == "alpha\nBETA\ngamma\n"
+    assert (tree / "copy.c").read_text() == (tree / "a.c").read_text()
+
+
+def test_line_ends_and_hard_links_are_kept(tree, tmp_path):
+    (tree / "dos.c").write_bytes(b"one\r\ntwo\r\nthree\r\n")
+    os.link(tree / "b.c", tree / "b-link.c")
+    patch = patch_file(tmp_path, "--- a/dos.c\n+++ b/dos.c\n@@ -2 +2 @@\n-two\r\n+TWO\r\n"
+                                 "--- a/b.c\n+++ b/b.c\n@@ -1 +1 @@\n-alpha\n+ALPHA\n")
+    apply_patch(tree, patch)
+    assert (tree / "dos.c").read_bytes() == b"one\r\nTWO\r\nthree\r\n"
+    assert (tree / "b.c").read_text().startswith("ALPHA") and (tree / "b-link.c").read_text().startswith("alpha")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("--- a/b.c\n+++ b/b.c\n", "has a file header but no hunks"),
+    ("Binary files a/logo.png and b/logo.png differ\n", "Binary files a/logo.png and b/logo.png differ"),
+    ("diff --git a/x.bin b/x.bin\nindex 1..2 100644\nGIT binary patch\nliteral 1\nIcmZ?d00001\n\n", "binary patch"),
+    ("--- /dev/null\n+++ b/b.c/inner.c\n@@ -0,0 +1 @@\n+x\n", "'b.c' is a file"),
+])
+def test_patches_git_would_not_apply_either_are_refused_quickly(tree, tmp_path, text, message):
+    before = snapshot(tree)
+    with pytest.raises(PatchError, match=message):
+        apply_patch(tree, patch_file(tmp_path, text))
+    assert snapshot(tree) == before
+
+
+def test_a_hunk_claiming_a_huge_line_number_still_applies_at_once(tree, tmp_path):
+    """The search starts from the nearest real line, not from the 10^12th."""
+    patch = patch_file(tmp_path, "--- a/b.c\n+++ b/b.c\n@@ -1000000000000,2 +1000000000000,2 @@\n-alpha\n+ALPHA\n beta\n")
+    apply_patch(tree, patch)
+    assert (tree / "b.c").read_text() == "ALPHA\nbeta\ngamma\n"

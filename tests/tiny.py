@@ -45,9 +45,13 @@ SOURCES = {
     },
 }
 
+# Each patch changes a source file and the header the package installs, so that an installed package
+# shows whether its patch was applied.
 PATCHES = {
-    "add": "--- a/add.c\n+++ b/add.c\n@@ -1,2 +1,2 @@\n-/* add */\n+/* add, patched */\n int add(int a, int b) {\n",
-    "twice": "--- a/twice.c\n+++ b/twice.c\n@@ -1,2 +1,2 @@\n-/* twice */\n+/* twice, patched */\n #include <add.h>\n",
+    "add": "--- a/add.c\n+++ b/add.c\n@@ -1,2 +1,2 @@\n-/* add */\n+/* add, patched */\n int add(int a, int b) {\n"
+           "--- a/add.h\n+++ b/add.h\n@@ -1 +1 @@\n-int add(int a, int b);\n+int add(int a, int b); /* patched */\n",
+    "twice": "--- a/twice.c\n+++ b/twice.c\n@@ -1,2 +1,2 @@\n-/* twice */\n+/* twice, patched */\n #include <add.h>\n"
+             "--- a/twice.h\n+++ b/twice.h\n@@ -1 +1 @@\n-int twice(int a);\n+int twice(int a); /* patched */\n",
 }
 
 

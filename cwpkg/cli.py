@@ -9,7 +9,8 @@ import sys
 
 from cwpkg.cli_parser import build_parser
 from cwpkg.context import Context
-from cwpkg.errors import CwpkgError, Terminated, disk_full_error, is_disk_full
+from cwpkg import interrupts
+from cwpkg.errors import CwpkgError, disk_full_error, is_disk_full
 from cwpkg.probe_memo import keep_new_answers
 
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(options, name):
             setattr(options, name, default)
     context = Context(options)
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, interrupts.on_sigterm)
     try:
         module, _, function = options.handler.partition(":")
         status = getattr(importlib.import_module(f"cwpkg.{module}"), function)(context)
@@ -35,12 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     except CwpkgError as error:
         print(f"cwpkg: error: {error}", file=sys.stderr)
         return error.exit_code
-    except Terminated:
-        print("cwpkg: terminated", file=sys.stderr)
-        return 143
     except KeyboardInterrupt:
-        print("cwpkg: interrupted", file=sys.stderr)
-        return 130
+        print("cwpkg: terminated" if interrupts.terminated else "cwpkg: interrupted", file=sys.stderr)
+        return interrupts.exit_status()
     except BrokenPipeError:  # the reader went away (`cwpkg info x | head`): stop quietly, as other tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
@@ -55,6 +53,3 @@ def main(argv: list[str] | None = None) -> int:
               "and report the traceback", file=sys.stderr)
         return 1
 
-
-def _terminate(signum, frame) -> None:
-    raise Terminated

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cwpkg import interrupts
 from cwpkg.binary_cache import BinaryCache, verified_archive
 from cwpkg.digest import file_sha256
 from cwpkg.errors import BuildError, CwpkgError, IntegrityError, is_disk_full
@@ -282,6 +284,7 @@ class InstallRun:
         global _active
         import SCons.Script
 
+        _pass_sigterm_on_while_scons_runs()
         argv = ["scons", "-f", str(SCONSTRUCT), "-Q", "-s", f"-j{self.jobs}", "--no-site-dir",
                 "--warn=no-all", *(["--debug=explain"] if explain else [])]
         saved_argv, saved_flags = sys.argv, os.environ.pop("SCONSFLAGS", None)
@@ -304,3 +307,26 @@ class InstallRun:
             raise BuildError(f"internal error while building: {type(error).__name__}: {error}") from error
         if status not in (0, None):
             raise BuildError(f"the build engine (SCons) stopped with status {status}")
+
+
+def _pass_sigterm_on_while_scons_runs() -> None:
+    """SCons installs its own SIGTERM handler while it runs jobs, which lets running builds finish;
+    cwpkg's stops them first (see interrupts.py), then SCons stops scheduling more."""
+    from SCons.Taskmaster.Job import Jobs
+
+    if getattr(Jobs._setup_sig_handler, "cwpkg", False):
+        return
+    scons_setup = Jobs._setup_sig_handler
+
+    def setup(self) -> None:
+        scons_setup(self)
+        scons_handler = signal.getsignal(signal.SIGTERM)
+
+        def handler(signum, frame) -> None:
+            interrupts.stop_children()
+            scons_handler(signum, frame)
+
+        signal.signal(signal.SIGTERM, handler)
+
+    setup.cwpkg = True  # type: ignore[attr-defined]
+    Jobs._setup_sig_handler = setup

@@ -83,10 +83,6 @@ class IntegrityError(CwpkgError):
     exit_code = 12
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM: handled as Ctrl-C is (every clean-up runs), reported with the shell's status 143."""
-
-
 def is_disk_full(error: BaseException) -> bool:
     return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 

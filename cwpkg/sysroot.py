@@ -143,17 +143,18 @@ class Sysroot:
         side, and only wait for a run that changes it. A transaction left open by an interrupted run
         needs the exclusive lock to be recovered, so a reader that finds one recovers it first.
         """
-        if shared and not self._has_open_transactions():
+        if shared and not self._needs_recovery():
             with self._flock(fcntl.LOCK_SH, say):
-                if not self._has_open_transactions():
+                if not self._needs_recovery():
                     yield
                     return
         with self._flock(fcntl.LOCK_EX, say):
             self.recover()
             yield
 
-    def _has_open_transactions(self) -> bool:
-        return self.transactions.is_dir() and any(self.transactions.iterdir())
+    def _needs_recovery(self) -> bool:
+        """What only an interrupted run leaves: an open transaction, or a binary cache download."""
+        return (self.transactions.is_dir() and any(self.transactions.iterdir())) or self.downloads.exists()
 
     @contextmanager
     def _flock(self, mode: int, say) -> Iterator[None]:
@@ -417,5 +418,8 @@ class Sysroot:
         for relative in relatives:
             parent = (self.root / relative).parent
             while parent != self.root and parent.is_dir() and not parent.is_symlink() and not any(parent.iterdir()):
-                parent.rmdir()
+                try:
+                    parent.rmdir()
+                except OSError:  # a mount point, say: it stays, empty
+                    break
                 parent = parent.parent

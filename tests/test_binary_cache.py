@@ -156,6 +156,13 @@ def test_a_tampered_cached_archive_is_refused_and_the_package_built(builder, sto
     assert "add: refused the binary cache's archive: sha256" in result.stderr and "it will be built" in result.stderr
     assert "built: add; installed: twice, add; from the binary cache: twice" in result.stdout
     assert run_cwpkg("verify", env=other).returncode == 0
+    sysroot = Path(other["CWPKG_SYSROOT"])
+    assert not (sysroot / ".cwpkg" / "downloads").exists() and not list(sysroot.rglob("*.part"))
+    # What a download killed on the way leaves is cleared by the next run that takes the lock.
+    (sysroot / ".cwpkg" / "downloads").mkdir()
+    (sysroot / ".cwpkg" / "downloads" / "add.tar.gz.part").write_bytes(b"half")
+    assert run_cwpkg("verify", env=other).returncode == 0
+    assert not (sysroot / ".cwpkg" / "downloads").exists()
     pulled = run_cwpkg("cache", "pull", env={**_elsewhere(env, tmp_path / "third", CWPKG_BINARY_CACHE=store.base)})
     assert pulled.returncode == 4 and "not in the binary cache (or refused): add" in pulled.stderr
 

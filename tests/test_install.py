@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tarfile
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import run_cwpkg, snapshot
 from tiny import env_for, write_repo
 
@@ -280,3 +282,31 @@ def test_build_environments_get_no_secrets(tmp_path, monkeypatch):
     env = build_environment(detect_toolchain(None), RecipeBook(root).get("add"), dirs, 1)
     assert "s3cret" not in " ".join(f"{key}={value}" for key, value in env.items())
     assert env["PATH"] == os.environ["PATH"] and env["SOURCE_DATE_EPOCH"]
+
+
+@pytest.mark.parametrize("how, status, message", [("SIGINT", 130, "cwpkg: interrupted"),
+                                                  ("SIGTERM", 143, "cwpkg: terminated")])
+def test_an_interrupted_build_stops_at_once_and_changes_nothing(repo, tmp_path, how, status, message):
+    """Ctrl-C (SIGINT to the process group) or SIGTERM (to cwpkg alone) during a build: cwpkg and the
+    build tools stop, and the sysroot and cache are as they were."""
+    root, env = repo
+    assert install(env, "add").returncode == 0
+    recipe = root / "recipes" / "twice.yaml"
+    document = yaml.safe_load(recipe.read_text())
+    document["build"]["make_args"].append("AR=sh -c 'sleep 60; exec \"$$0\" \"$$@\"' {ar}")
+    recipe.write_text(yaml.safe_dump(document))
+    before = (snapshot(root / "sysroot"), snapshot(tmp_path / "cache"))
+    process = subprocess.Popen([sys.executable, "-m", "cwpkg", "install", "twice"], start_new_session=True,
+                               env={**{k: v for k, v in os.environ.items() if not k.startswith("CWPKG_")}, **env},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # in the build's slow archive step by now
+    started = time.monotonic()
+    if how == "SIGINT":
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - started < 20, "the build tools stopped too"
+    assert process.returncode == status and message in stderr, stderr
+    assert "error:" not in stderr and "Traceback" not in stderr, stderr
+    assert (snapshot(root / "sysroot"), snapshot(tmp_path / "cache")) == before

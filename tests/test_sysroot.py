@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 from conftest import snapshot
 
 from cwpkg.archive import write_archive
-from cwpkg.errors import SysrootError
+from cwpkg.errors import IntegrityError, SysrootError
 from cwpkg.manifest import Manifest
 from cwpkg.sysroot import Sysroot
 
@@ -136,3 +138,71 @@ def test_install_does_not_write_through_a_symlink_out_of_the_sysroot(tmp_path):
     with pytest.raises(SysrootError, match="is a symlink or not a directory, and cwpkg never writes through one"):
         sysroot.install("p", package(tmp_path, "p", {"include/p.h": "p\n"}), Manifest("p", "1"))
     assert list(outside.iterdir()) == []
+
+
+def package_with_links(tmp_path: Path, name: str, files: dict[str, str], links: dict[str, str]) -> Path:
+    tree = tmp_path / f"tree-{name}"
+    for relative, content in files.items():
+        (tree / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tree / relative).write_text(content)
+    for relative, target in links.items():
+        (tree / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tree / relative).symlink_to(target)
+    archive = tmp_path / f"{name}.tar.gz"
+    write_archive(tree, archive)
+    return archive
+
+
+def test_a_symlink_that_leads_out_through_another_packages_link_is_refused(tmp_path):
+    """Each package's links are inside on their own; q's only leads out through p's, already there."""
+    sysroot = Sysroot(tmp_path / "sysroot")
+    sysroot.install("p", package_with_links(tmp_path, "p", {"include/p.h": "p\n"}, {"include/up": ".."}),
+                    Manifest("p", "1"))
+    before = snapshot(sysroot.root)
+    with pytest.raises(SysrootError, match="refusing symlink include/escape -> up/.., which leads outside"):
+        sysroot.install("q", package_with_links(tmp_path, "q", {"include/q.h": "q\n"}, {"include/escape": "up/.."}),
+                        Manifest("q", "1"))
+    assert snapshot(sysroot.root) == before
+
+
+def test_a_symlink_into_cwpkgs_own_state_is_refused(tmp_path):
+    sysroot = Sysroot(tmp_path / "sysroot")
+    with pytest.raises(SysrootError, match="refusing symlink lib/state -> ../.cwpkg"):
+        sysroot.install("p", package_with_links(tmp_path, "p", {"lib/p.a": "p\n"}, {"lib/state": "../.cwpkg"}),
+                        Manifest("p", "1"))
+    assert not (sysroot.root / "lib").exists()
+
+
+def test_moves_across_file_systems_copy_then_remove(tmp_path):
+    """A sysroot whose include/ is another file system (a tmpfs here, when this machine may mount one):
+    install and uninstall move files across it and end exactly as on one file system."""
+    import subprocess
+
+    sysroot = Sysroot(tmp_path / "sysroot")
+    sysroot.install("p", package(tmp_path, "old", OLD), Manifest("p", "1"))
+    mount = sysroot.root / "include"
+    shutil.move(str(mount), str(tmp_path / "include-saved"))
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        shutil.copy2(tmp_path / "include-saved" / "p.h", mount / "p.h")
+        sysroot.install("p", package(tmp_path, "new", NEW), Manifest("p", "2"))
+        assert (mount / "p.h").read_text() == "new header\n"
+        sysroot.uninstall("p")
+        assert list(mount.iterdir()) == [] and not (sysroot.root / ".cwpkg" / "tx").exists()
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_an_installed_manifest_naming_a_path_outside_is_refused_before_anything_moves(tmp_path):
+    sysroot = Sysroot(tmp_path / "sysroot")
+    sysroot.install("p", package(tmp_path, "p", {"include/p.h": "p\n"}), Manifest("p", "1"))
+    (tmp_path / "victim.txt").write_text("keep\n")
+    path = sysroot.manifest_path("p")
+    document = json.loads(path.read_text())
+    document["files"]["../victim.txt"] = "0" * 64
+    path.write_text(json.dumps(document))
+    with pytest.raises(IntegrityError, match="file path '../victim.txt' is not a relative path inside"):
+        sysroot.uninstall("p")
+    assert (tmp_path / "victim.txt").read_text() == "keep\n" and (sysroot.root / "include/p.h").exists()

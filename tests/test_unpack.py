@@ -55,6 +55,14 @@ HOSTILE = {
     "character device": ([entry("pkg/tty", tarfile.CHRTYPE)], None, "refusing character device"),
     "FIFO": ([entry("pkg/pipe", tarfile.FIFOTYPE)], None, "refusing FIFO"),
     "duplicate entry": ([entry("pkg/a", size=1), entry("pkg/a", size=1)], {"pkg/a": b"a"}, "duplicate entry"),
+    "symlink chain out": ([entry("pkg/sub/up", tarfile.SYMTYPE, link=".."),
+                           entry("pkg/sub/out", tarfile.SYMTYPE, link="up/..")], None,
+                          "refusing symlink 'sub/out' -> 'up/..' pointing outside"),
+    "symlink chain through a later link": ([entry("pkg/sub/out", tarfile.SYMTYPE, link="up/.."),
+                                            entry("pkg/sub/up", tarfile.SYMTYPE, link="..")], None,
+                                           "refusing symlink 'sub/out' -> 'up/..' pointing outside"),
+    "symlink loop": ([entry("pkg/a", tarfile.SYMTYPE, link="b"), entry("pkg/b", tarfile.SYMTYPE, link="a")], None,
+                     "refusing symlink"),
 }
 
 
@@ -66,6 +74,31 @@ def test_hostile_tar_is_refused_and_leaves_nothing(tmp_path, case):
         unpack(archive, tmp_path / "out", strip_top=True)
     assert str(archive) in str(caught.value)
     assert sorted(os.listdir(tmp_path)) == ["archive.tar.gz"]
+
+
+def test_links_that_stay_inside_through_other_links_are_kept(tmp_path):
+    archive = write(tmp_path, tar_with([entry("pkg/lib/real.h", size=1), entry("pkg/include", tarfile.SYMTYPE, link="lib"),
+                                        entry("pkg/alias.h", tarfile.SYMTYPE, link="include/real.h")],
+                                       {"pkg/lib/real.h": b"r"}))
+    unpack(archive, tmp_path / "out", strip_top=True)
+    assert (tmp_path / "out/alias.h").read_bytes() == b"r"
+
+
+def test_hard_links_are_refused_where_cwpkg_wrote_the_archive_itself(tmp_path):
+    archive = write(tmp_path, tar_with([entry("pkg/a", size=1), entry("pkg/b", tarfile.LNKTYPE, link="pkg/a")],
+                                       {"pkg/a": b"a"}))
+    unpack(archive, tmp_path / "source", strip_top=True)  # source tarballs may have them
+    assert (tmp_path / "source/b").read_bytes() == b"a"
+    with pytest.raises(UnsafeArchiveError, match="cwpkg's archives never hold hard links"):
+        unpack(archive, tmp_path / "package", strip_top=False, allow_hardlinks=False)
+    assert not (tmp_path / "package").exists()
+
+
+def test_entries_count_toward_the_size_limit(tmp_path):
+    """200 empty files are not free: each costs the file system an inode and a block."""
+    archive = write(tmp_path, tar_with([entry(f"pkg/empty-{n}") for n in range(200)]))
+    with pytest.raises(UnsafeArchiveError, match="unpacks to more than 50000 bytes"):
+        unpack(archive, tmp_path / "out", strip_top=True, size_limit=50_000)
 
 
 def test_huge_claimed_size_is_refused_before_writing(tmp_path):
@@ -103,4 +136,5 @@ def test_zip_is_unpacked_and_zip_slip_refused(tmp_path):
         bundle.writestr("../evil.txt", "evil\n")
     with pytest.raises(UnsafeArchiveError, match="'..'"):
         unpack(write(tmp_path, evil.getvalue(), "evil.zip"), tmp_path / "evil", strip_top=True)
-    assert not (tmp_path.parent / "evil.txt").exists()
+    # Unpacked into tmp_path/evil, the entry would have landed beside it, in tmp_path itself.
+    assert sorted(os.listdir(tmp_path)) == ["evil.zip", "good", "good.zip"]

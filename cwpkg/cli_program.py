@@ -17,6 +17,7 @@ from cwpkg.link import (
     LinkOptions,
     LinkResult,
     link_program,
+    object_symbols,
     plan_libraries,
     require_installed,
 )
@@ -31,6 +32,8 @@ def build_module(context: Context, source: Path, output: Path, link_options: Lin
     Flags after `--` go to crystal, or to the linker for an object file.
     """
     kind = program_kind(source)
+    if kind == "object":
+        object_symbols(source)  # a damaged object is reported as such before anything else
     if output.resolve() == source.resolve():
         raise UsageError(f"-o {output} would overwrite the input", hint="choose another output name")
     sysroot = context.sysroot

@@ -269,9 +269,13 @@ class InstallRun:
             # its archive is there: nothing to decide. This also holds for a sysroot installed from a
             # bundle, whose packages SCons never built.
             return
-        bookkeeping = _Bookkeeping([self.sconsign.with_name(self.sconsign.name + ".dblite"), self.sysroot.builds,
-                                    *(package.input_dir for package in self.packages)])
+        signatures = self.sconsign.with_name(self.sconsign.name + ".dblite")
+        bookkeeping = _Bookkeeping([signatures, self.sysroot.builds, *(package.input_dir for package in self.packages)])
         try:
+            if signatures.exists() and not _readable_signatures(self.sconsign):
+                self.say(f"{signatures}: unreadable build signatures discarded; what is not installed as planned "
+                         "is built again")
+                signatures.unlink()
             for package in self.packages:
                 package.write_input_files()
             self._run_scons(explain)
@@ -307,6 +311,17 @@ class InstallRun:
             raise BuildError(f"internal error while building: {type(error).__name__}: {error}") from error
         if status not in (0, None):
             raise BuildError(f"the build engine (SCons) stopped with status {status}")
+
+
+def _readable_signatures(sconsign: Path) -> bool:
+    """Whether SCons can read its signature database (a damaged one stops every later run)."""
+    import SCons.dblite
+
+    try:
+        SCons.dblite.open(str(sconsign), "r")
+    except Exception:  # whatever it fails with, the file is of no use: it only caches decisions
+        return False
+    return True
 
 
 def _pass_sigterm_on_while_scons_runs() -> None:

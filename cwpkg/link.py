@@ -96,18 +96,20 @@ def require_installed(plan: LibraryPlan, sysroot: Sysroot) -> None:
                            hint=f"cwpkg install {names}  (or link without --no-install)")
 
 
+def object_symbols(path: Path) -> set[str]:
+    """The symbols a wasm32 object file or archive defines; a clear error for anything else."""
+    if not path.is_file():
+        raise ProgramError(f"{path}: no such file")
+    symbols = defined_symbols(path)
+    if symbols is None:
+        raise ProgramError(f"{path}: not a wasm32 object file or archive of them",
+                           hint="give objects from crystal --cross-compile or clang --target=wasm32-wasi")
+    return symbols
+
+
 def _defines_start(objects: list[str]) -> bool:
     """Crystal defines the WASI entry point `_start` itself; a C program's comes from crt1-command.o."""
-    for path in objects:
-        if not Path(path).is_file():
-            raise ProgramError(f"{path}: no such file")
-        symbols = defined_symbols(Path(path))
-        if symbols is None:
-            raise ProgramError(f"{path}: not a wasm32 object file or archive of them",
-                               hint="give objects from crystal --cross-compile or clang --target=wasm32-wasi")
-        if "_start" in symbols:
-            return True
-    return False
+    return any("_start" in object_symbols(Path(path)) for path in objects)
 
 
 def wasm_ld_arguments(toolchain: Toolchain, sysroot: Path, line: LinkLine, plan: LibraryPlan, output: Path,

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from cwpkg.atomic import write_text_atomically
+from cwpkg.errors import UsageError
+from cwpkg.layout import cache_dir
+from cwpkg.wasm_module import MalformedWasm, function_exports
 
 if TYPE_CHECKING:  # imported where a module runs: most commands never run one, and the import is slow
     import wasmtime
@@ -46,6 +52,7 @@ def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] 
     """
     import wasmtime
 
+    _check_module(module)
     config = wasmtime.WasiConfig()
     config.argv = [argv0 or module.name, *(args or [])]
     config.env = sorted((env or {}).items())
@@ -69,13 +76,18 @@ def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] 
         store.set_epoch_deadline(1)
         linker = wasmtime.Linker(engine)
         linker.define_wasi()
-        instance = linker.instantiate(store, wasmtime.Module.from_file(engine, str(module)))
+        try:
+            instance = linker.instantiate(store, wasmtime.Module.from_file(engine, str(module)))
+        except wasmtime.WasmtimeError as failure:  # imports what WASI does not give
+            raise UsageError(f"{module}: wasmtime cannot run it: {_cause(failure)}",
+                             hint="link it with `cwpkg link`, which makes WASI programs") from None
+        start = instance.exports(store)["_start"]
         alarm = threading.Timer(timeout, engine.increment_epoch) if timeout else None
         exit_code, trap, timed_out = 0, None, False
         try:
             if alarm:
                 alarm.start()
-            instance.exports(store)["_start"](store)
+            start(store)
         except wasmtime.ExitTrap as stop:
             exit_code = stop.code
         except wasmtime.Trap as failure:
@@ -91,6 +103,24 @@ def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] 
         return RunResult(exit_code, read(out) if capture else "", read(err) if capture else "", trap, timed_out)
 
 
+def _check_module(module: Path) -> None:
+    """A valid WASI program, checked before anything is compiled, so that no broken module enters
+    the code cache."""
+    import wasmtime
+
+    problem = None
+    try:
+        wasmtime.Module.validate(wasmtime.Engine(), module.read_bytes())
+        if "_start" not in function_exports(module):
+            problem = "has no _start function: not a WASI program"
+    except wasmtime.WasmtimeError as failure:
+        problem = f"wasmtime cannot load it: {_cause(failure)}"
+    except MalformedWasm as failure:
+        problem = f"not a valid WebAssembly module ({failure})"
+    if problem is not None:
+        raise UsageError(f"{module}: {problem}", hint="link it with `cwpkg link`, which makes WASI programs")
+
+
 def _cause(failure: wasmtime.WasmtimeError) -> str:
     """The reason of a wasmtime error: what follows "Caused by:", else its first line."""
     lines = [line.strip() for line in str(failure).splitlines() if line.strip()]
@@ -103,7 +133,28 @@ def _engine_config() -> wasmtime.Config:
     import wasmtime
 
     config = wasmtime.Config()
-    config.cache = True
+    _use_code_cache(config)
     config.epoch_interruption = True
     config.max_wasm_stack = NATIVE_STACK_BYTES
     return config
+
+
+def _use_code_cache(config: wasmtime.Config) -> None:
+    """wasmtime's compiled-code cache, in cwpkg's cache rather than wasmtime's default place in the
+    home directory (cwpkg writes nowhere else). Its settings file changed shape across wasmtime
+    releases: newer ones refuse the `enabled` key that older ones require."""
+    import wasmtime
+
+    directory = cache_dir() / "wasmtime"
+    directory.mkdir(parents=True, exist_ok=True)
+    for enabled in ("", "enabled = true\n"):
+        settings = directory / ("cache.toml" if not enabled else "cache-enabled.toml")
+        text = f"[cache]\n{enabled}directory = {json.dumps(str(directory / 'code'))}\n"
+        if not settings.is_file() or settings.read_text(encoding="utf-8") != text:
+            write_text_atomically(settings, text)
+        try:
+            config.cache = str(settings)
+            return
+        except wasmtime.WasmtimeError:
+            continue
+    config.cache = True

@@ -11,6 +11,7 @@ CUSTOM_SECTION = 0
 TYPE_SECTION = 1
 IMPORT_SECTION = 2
 FUNCTION_SECTION = 3
+EXPORT_SECTION = 7
 VALUE_TYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128", 0x70: "funcref", 0x6F: "externref"}
 IMPORT_KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
 AR_MAGIC = b"!<arch>\n"
@@ -27,12 +28,18 @@ class Import:
     kind: str
 
 
+class MalformedWasm(ValueError):
+    """The bytes end, or say something impossible, where a WebAssembly binary must go on."""
+
+
 class _Reader:
     def __init__(self, data: bytes, offset: int = 0) -> None:
         self.data = data
         self.offset = offset
 
     def byte(self) -> int:
+        if self.offset >= len(self.data):
+            raise MalformedWasm(f"truncated at byte {self.offset}")
         value = self.data[self.offset]
         self.offset += 1
         return value
@@ -48,6 +55,8 @@ class _Reader:
 
     def name(self) -> str:
         size = self.unsigned()
+        if self.offset + size > len(self.data):
+            raise MalformedWasm(f"a name runs past the end at byte {self.offset}")
         text = self.data[self.offset:self.offset + size].decode("utf-8", errors="replace")
         self.offset += size
         return text
@@ -74,6 +83,8 @@ def _sections(data: bytes) -> list[tuple[int, bytes]]:
     while reader.offset < len(data):
         section_id = reader.byte()
         size = reader.unsigned()
+        if reader.offset + size > len(data):
+            raise MalformedWasm(f"section {section_id} runs past the end at byte {reader.offset}")
         sections.append((section_id, data[reader.offset:reader.offset + size]))
         reader.offset += size
     return sections
@@ -90,10 +101,14 @@ def _linking_section(data: bytes) -> _Reader | None:
 
 
 def is_linked_program(path: Path) -> bool:
-    """A linked module; object files share the magic number but carry a "linking" custom section."""
-    if not path.is_file() or path.is_symlink() or not is_wasm(path):
+    """A linked module; object files share the magic number but carry a "linking" custom section.
+    Bytes that end or go wrong within the module's structure are no module."""
+    if not path.is_file() or not is_wasm(path):
         return False
-    return _linking_section(path.read_bytes()) is None
+    try:
+        return _linking_section(path.read_bytes()) is None
+    except MalformedWasm:
+        return False
 
 
 @dataclass(frozen=True)
@@ -125,6 +140,20 @@ def _import_entries(reader: _Reader) -> list[_ImportEntry]:
             reader.unsigned()
         entries.append(_ImportEntry(module, name, IMPORT_KINDS.get(kind, str(kind)), type_index))
     return entries
+
+
+def function_exports(path: Path) -> set[str]:
+    """The names of the functions a linked module exports."""
+    names = set()
+    for section_id, body in _sections(path.read_bytes()):
+        if section_id == EXPORT_SECTION:
+            reader = _Reader(body)
+            for _ in range(reader.unsigned()):
+                name, kind = reader.name(), reader.byte()
+                reader.unsigned()
+                if kind == 0:
+                    names.add(name)
+    return names
 
 
 def imports(path: Path) -> list[Import]:
@@ -239,7 +268,10 @@ def _archive_members(data: bytes) -> list[bytes]:
     """The members of an ar archive (the symbol index and the long-name table included)."""
     members, offset = [], len(AR_MAGIC)
     while offset + 60 <= len(data):
-        size = int(data[offset + 48:offset + 58].decode("ascii").strip())
+        field = data[offset + 48:offset + 58].strip()
+        if not field.isdigit():
+            raise MalformedWasm(f"archive member header at byte {offset} has no size")
+        size = int(field)
         members.append(data[offset + 60:offset + 60 + size])
         offset += 60 + size + (size & 1)
     return members
@@ -247,11 +279,14 @@ def _archive_members(data: bytes) -> list[bytes]:
 
 def defined_symbols(path: Path) -> set[str] | None:
     """The defined, non-local symbols of a wasm object file or of an archive of them; None for
-    anything else (a linked module, or not WebAssembly at all)."""
+    anything else (a linked module, not WebAssembly at all, or a damaged file)."""
     data = path.read_bytes()
-    if data.startswith(WASM_MAGIC):
-        return _object_symbols(data)
-    if not data.startswith(AR_MAGIC):
+    try:
+        if data.startswith(WASM_MAGIC):
+            return _object_symbols(data)
+        if not data.startswith(AR_MAGIC):
+            return None
+        members = (_object_symbols(member) for member in _archive_members(data) if member.startswith(WASM_MAGIC))
+        return set().union(*(symbols for symbols in members if symbols is not None))
+    except MalformedWasm:
         return None
-    members = (_object_symbols(member) for member in _archive_members(data) if member.startswith(WASM_MAGIC))
-    return set().union(*(symbols for symbols in members if symbols is not None))

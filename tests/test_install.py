@@ -310,3 +310,14 @@ def test_an_interrupted_build_stops_at_once_and_changes_nothing(repo, tmp_path, 
     assert process.returncode == status and message in stderr, stderr
     assert "error:" not in stderr and "Traceback" not in stderr, stderr
     assert (snapshot(root / "sysroot"), snapshot(tmp_path / "cache")) == before
+
+
+def test_damaged_build_signatures_are_discarded_not_fatal(repo):
+    """SCons's signature database only caches decisions; installed identities are what count."""
+    root, env = repo
+    assert install(env, "add").returncode == 0
+    (root / "sysroot/.cwpkg/signatures.dblite").write_text("garbage\n")
+    result = run_cwpkg("install", "twice", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "unreadable build signatures discarded" in result.stderr and "built: twice" in result.stdout
+    assert run_cwpkg("verify", "--no-lock", env=env).returncode == 0

@@ -281,6 +281,12 @@ def _credentials_case(setting: Setting) -> list[str]:
     return ["cache", "list"]
 
 
+def _module(setting: Setting, data: bytes, command: list[str], suffix: str = ".wasm") -> list[str]:
+    path = setting.scratch / f"module{suffix}"
+    path.write_bytes(data)
+    return [*command, str(path), *(["-o", str(setting.scratch / "out.wasm")] if command == ["link"] else [])]
+
+
 def _symlink_patch(name: str, target: str) -> str:
     return (f"diff --git a/{name} b/{name}\nnew file mode 120000\nindex 0000000..1111111\n--- /dev/null\n"
             f"+++ b/{name}\n@@ -0,0 +1 @@\n+{target}\n\\ No newline at end of file\n")
@@ -496,6 +502,13 @@ CASES: dict[str, Case] = {
     "download: larger than allowed": _download_case("ok", tiny_tarball(), "more than CWPKG_MAX_DOWNLOAD (100)",
                                                     CWPKG_MAX_DOWNLOAD="100"),
     "download: redirect to a broken URL": _download_case("redirect:http://[::1/x", b"", "twice"),
+    "module: truncated": Case(lambda s: _module(s, b"\0asm\1\0\0\0\1\x40", ["run"]), 2,
+                              "not a linked WebAssembly module"),
+    "module: no _start": Case(lambda s: _module(s, b"\0asm\1\0\0\0", ["run"]), 2, "has no _start function"),
+    "module: invalid for wasmtime": Case(lambda s: _module(s, b"\0asm\1\0\0\0\x01\x01\x7f", ["run"]), 2,
+                                         "wasmtime cannot load it"),
+    "module: a truncated object to link": Case(lambda s: _module(s, b"\0asm\1\0\0\0\0\x08\x07linking",
+                                                                 ["link"], ".o"), 11, "not a wasm32 object file"),
     "recipe: duplicate key": _raw_recipe_case("name: twice\nversion: '1.0'\nversion: '9.9'\n", "appears twice"),
     "recipe: unquoted version number": _recipe_case(lambda d: d.update(version=1.10), "got the number 1.1"),
     "recipe: URL without a host": _recipe_case(lambda d: d["sources"][0].update(url="http://"),

@@ -52,7 +52,7 @@ def write_bundle(sysroot: Sysroot, lock_entries: dict[str, dict], output: Path, 
     Every file must match its manifest first: a bundle carries what the lock vouches for, nothing else."""
     installed = sysroot.installed()
     chosen = {name: installed[name] for name in sorted(lock_entries)}
-    problems = file_problems(sysroot.root, chosen, report_extra=False)
+    problems = file_problems(sysroot, chosen, report_extra=False)
     if problems:
         raise IntegrityError(f"{sysroot.root}: the installed files differ from their manifests: "
                              + "; ".join(line.strip() for line in problems[:5])

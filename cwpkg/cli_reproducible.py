@@ -98,7 +98,7 @@ def cmd_verify(context: Context) -> int:
         installed = sysroot.installed()
         if not installed:
             raise UsageError(f"nothing is installed in {sysroot.root}")
-        problems = file_problems(sysroot.root, installed)
+        problems = file_problems(sysroot, installed)
         if checked_lock:
             problems += lock_problems(installed, read_lock(path))
     for problem in problems:

@@ -166,12 +166,14 @@ class InstallRun:
         return [package.recipe for package in self.packages if not self._installed_as_planned(package)]
 
     def _installed_as_planned(self, package: PlannedPackage) -> bool:
+        """Installed with the planned identity, from an archive that is still whole (and, with a
+        lockfile, is the one it records)."""
         name = package.recipe.name
         manifest, archive = self.sysroot.manifest(name), self.sysroot.archive_path(name)
         if manifest is None or manifest.identity != package.identity or not archive.is_file():
             return False
-        expected = self.expected_archives.get(name)
-        return expected is None or manifest.archive_sha256 == expected == file_sha256(archive)
+        expected = self.expected_archives.get(name, manifest.archive_sha256)
+        return manifest.archive_sha256 == expected == file_sha256(archive)
 
     def must_rebuild(self, package: PlannedPackage) -> bool:
         """With a lockfile: a build already made whose bytes differ from the lock's is made again

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from cwpkg.digest import file_sha256
 from cwpkg.lockfile import LockedPackage
 from cwpkg.manifest import STATE_DIR, Manifest
-from cwpkg.sysroot import entry_digest
+from cwpkg.sysroot import Sysroot, entry_digest
 
 # Files of the sysroot directory that belong to no package: cwpkg's state, and the README that a
 # checkout keeps in its default sysroot/.
 OWN_ENTRIES = {STATE_DIR, "README.md"}
 
 
-def file_problems(root: Path, installed: dict[str, Manifest], report_extra: bool = True) -> list[str]:
-    """Modified, missing and (unless not asked) extra files below the sysroot `root`, one line each."""
+def file_problems(sysroot: Sysroot, installed: dict[str, Manifest], report_extra: bool = True) -> list[str]:
+    """Modified, missing and (unless not asked) extra files below the sysroot `root`, and archives
+    that are not the ones the packages came from, one line each."""
+    root = sysroot.root
     problems = []
     owners = {}
     for name, manifest in installed.items():
+        archive = sysroot.archive_path(name)
+        if not archive.is_file() or file_sha256(archive) != manifest.archive_sha256:
+            problems.append(f"archive:  {name}'s archive is {'damaged' if archive.is_file() else 'missing'}")
         for relative, digest in manifest.files.items():
             owners[relative] = name
             path = root / relative

@@ -215,16 +215,25 @@ BROKEN_ADD_PATCH = "--- a/add.c\n+++ b/add.c\n@@ -1,2 +1,2 @@\n-/* other */\n+/*
 
 
 @pytest.mark.parametrize("first", ["succeeding", "failing"])
-def test_a_failing_first_install_never_removes_what_a_concurrent_one_installed(tmp_path, first):
-    """Two first installs into a sysroot that does not exist yet, one of them failing: whichever takes
-    the lock first, the failing run may remove only a sysroot with nothing installed in it."""
+def test_a_failing_first_install_never_removes_what_a_concurrent_one_installed(tmp_path, http_server, first):
+    """Two first installs into a sysroot that does not exist yet, one of them failing. The failing one
+    made the sysroot (it started first) and may remove it only while nothing is installed there:
+    when it fails first the other one makes the sysroot again; when it fails last (its source comes
+    from a slow server, so the other installs meanwhile) the other's package stays."""
     good, bad = tmp_path / "good", tmp_path / "bad"
     write_repo(good)
-    write_repo(bad)
+    bad_mirror = write_repo(bad)
     (bad / "patches/add/fix.patch").write_text(BROKEN_ADD_PATCH)
-    shared = {"CWPKG_SYSROOT": str(tmp_path / "shared-sysroot")}
+    if first == "failing":  # ... and fails last
+        http_server.add("/add-1.0.tar.gz", (bad_mirror / "add-1.0.tar.gz").read_bytes(), "slow")
+        recipe = bad / "recipes" / "add.yaml"
+        document = yaml.safe_load(recipe.read_text())
+        document["sources"][0]["url"] = f"{http_server.base}/add-1.0.tar.gz"
+        recipe.write_text(yaml.safe_dump(document))
+        (bad_mirror / "add-1.0.tar.gz").unlink()
+    shared = {"CWPKG_SYSROOT": str(tmp_path / "shared-sysroot"), "CWPKG_TIMEOUT": "10"}
     commands = {"succeeding": env_for(good, good / "mirror", tmp_path / "cache-good", **shared),
-                "failing": env_for(bad, bad / "mirror", tmp_path / "cache-bad", **shared)}
+                "failing": env_for(bad, bad_mirror, tmp_path / "cache-bad", **shared)}
     base = {key: value for key, value in os.environ.items() if not key.startswith("CWPKG_")}
     order = [first, "failing" if first == "succeeding" else "succeeding"]
     runs = {}
@@ -232,7 +241,7 @@ def test_a_failing_first_install_never_removes_what_a_concurrent_one_installed(t
         runs[name] = subprocess.Popen([sys.executable, "-m", "cwpkg", "install", "-q", "add"],
                                       env={**base, **commands[name]}, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True)
-        time.sleep(0.3)  # the first one takes the lock
+        time.sleep(0.5)
     outputs = {name: run.communicate(timeout=300) for name, run in runs.items()}
     assert runs["succeeding"].returncode == 0, outputs
     assert runs["failing"].returncode == 6, outputs
@@ -320,4 +329,18 @@ def test_damaged_build_signatures_are_discarded_not_fatal(repo):
     result = run_cwpkg("install", "twice", env=env)
     assert result.returncode == 0, result.stderr
     assert "unreadable build signatures discarded" in result.stderr and "built: twice" in result.stdout
+    assert run_cwpkg("verify", "--no-lock", env=env).returncode == 0
+
+
+def test_a_damaged_installed_archive_is_found_by_verify_and_repaired_by_install(repo):
+    """The archive an installed package came from is part of its installed state: `cache push` and
+    bundles rely on it."""
+    root, env = repo
+    assert install(env, "add").returncode == 0
+    archive = root / "sysroot/.cwpkg/archives/add.tar.gz"
+    archive.write_bytes(archive.read_bytes()[:100])
+    verified = run_cwpkg("verify", "--no-lock", env=env)
+    assert verified.returncode == 12 and "archive:  add's archive is damaged" in verified.stdout
+    repaired = install(env, "add")
+    assert repaired.returncode == 0 and "installed: add" in repaired.stdout, repaired.stdout + repaired.stderr
     assert run_cwpkg("verify", "--no-lock", env=env).returncode == 0

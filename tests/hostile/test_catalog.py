@@ -520,6 +520,10 @@ CASES: dict[str, Case] = {
     "state: a journal that is not JSON": _state_case(
         lambda s: _add_file(s.root / "sysroot", ".cwpkg/tx/add/journal.json", b"{garbage"), ["verify"], 12,
         "cannot recover this interrupted change"),
+    "state: a journal for another package": _state_case(
+        lambda s: _add_file(s.root / "sysroot", ".cwpkg/tx/add/journal.json",
+                            b'{"package": "twice", "old": null, "new": null, "old_archive": false}'), ["verify"], 12,
+        "cannot recover this interrupted change: not a journal cwpkg writes"),
     "lock: format given as true": _state_case(lambda s: _lockfile(s, lambda d: d.update(cwpkg_lock=True)),
                                               ["install", "--locked"], 3, "not a cwpkg lockfile of format 1"),
     "lock: no packages": _state_case(lambda s: _lockfile(s, lambda d: d.update(packages={})),

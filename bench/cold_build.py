@@ -25,12 +25,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from cwpkg.buildenv import PREFIX, BuildDirs, build_environment  # noqa: E402
-from cwpkg.builders import build_steps  # noqa: E402
-from cwpkg.download import Downloader  # noqa: E402
-from cwpkg.recipebook import RecipeBook  # noqa: E402
-from cwpkg.sources import SourceCache  # noqa: E402
-from cwpkg.toolchain import detect_toolchain  # noqa: E402
+from cwpkg.builds.environment import PREFIX, BuildDirs, build_environment  # noqa: E402
+from cwpkg.builds.kinds import build_steps  # noqa: E402
+from cwpkg.sources.download import Downloader  # noqa: E402
+from cwpkg.recipes.book import RecipeBook  # noqa: E402
+from cwpkg.sources.cache import SourceCache  # noqa: E402
+from cwpkg.toolchain.detect import detect_toolchain  # noqa: E402
 
 
 def serial_script(cache: Path, base: Path, sysroot: Path, jobs: int) -> str:

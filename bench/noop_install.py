@@ -41,11 +41,11 @@ def main() -> int:
     print(f"preparing the sysroot in {options.workdir} ...", file=sys.stderr)
     subprocess.run(install, env=env, cwd=REPO, check=True)
 
-    baseline = timed([sys.executable, "-c", "import cwpkg.cli"], env, options.runs)
+    baseline = timed([sys.executable, "-c", "import cwpkg.cli.main"], env, options.runs)
     noop = timed(install, env, options.runs)
     base = statistics.median(baseline)
     print(f"{'measurement':40} {'median s':>9} {'min s':>7} {'ratio':>6}")
-    for name, values in (("baseline: python + import cwpkg.cli", baseline),
+    for name, values in (("baseline: python + import cwpkg.cli.main", baseline),
                          ("no-op: cwpkg install bdwgc pcre", noop)):
         median = statistics.median(values)
         print(f"{name:40} {median:9.3f} {min(values):7.3f} {median / base:6.2f}")

@@ -71,9 +71,9 @@ def main() -> int:
     subprocess.run([*CWPKG, "install", "--all", "--quiet"], env=env, cwd=work, check=True, stdout=subprocess.DEVNULL)
     rows = []
 
-    baseline = median_of(options.runs, [sys.executable, "-c", "import cwpkg.cli"], env, work)
+    baseline = median_of(options.runs, [sys.executable, "-c", "import cwpkg.cli.main"], env, work)
     noop = median_of(options.runs, [*CWPKG, "install", "--all", "--quiet"], env, work)
-    rows.append(("no-op install --all", noop, "python + import cwpkg.cli", baseline))
+    rows.append(("no-op install --all", noop, "python + import cwpkg.cli.main", baseline))
 
     binary_cache, restored = work / "binary-cache", work / "restored"
     subprocess.run([*CWPKG, "cache", "push"], env={**env, "CWPKG_BINARY_CACHE": str(binary_cache)}, cwd=work,

@@ -1,3 +1,3 @@
-from cwpkg.cli import main
+from cwpkg.cli.main import main
 
 raise SystemExit(main())

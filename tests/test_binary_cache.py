@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import run_cwpkg
+from helpers import run_cwpkg
 from tiny import env_for, write_repo
 
 TOKEN = "s3cret-token"

@@ -15,13 +15,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cwpkg
+from helpers import REPO, run_cwpkg
 
-from cwpkg.binding_check import find_call
-from cwpkg.bindings_c import CHeaders, _read_ast
-from cwpkg.crystal_libs import Param, Where, scan_file
-from cwpkg.toolchain import detect_toolchain
-from cwpkg.wasm_module import FunctionType, object_function_types
+from cwpkg.bindings.check import find_call
+from cwpkg.bindings.c_declarations import CHeaders, _read_ast
+from cwpkg.crystal.libs import Param, Where, scan_file
+from cwpkg.toolchain.detect import detect_toolchain
+from cwpkg.wasm.module import FunctionType, object_function_types
 
 CRYSTAL_LIB = """\
 {% if flag?(:win32) %}

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 
-from cwpkg.cli_parser import build_parser
+from cwpkg.cli.parser import build_parser, load_handler
 
 
 def test_every_command_runs_a_function_that_exists():
@@ -13,6 +12,4 @@ def test_every_command_runs_a_function_that_exists():
     commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
     assert {"install", "link", "run", "spec", "env", "lock", "verify", "cache"} <= set(commands.choices)
     for name, subparser in commands.choices.items():
-        module, _, function = subparser.get_default("handler").partition(":")
-        handler = getattr(importlib.import_module(f"cwpkg.{module}"), function, None)
-        assert callable(handler), f"{name}: {subparser.get_default('handler')}"
+        assert callable(load_handler(subparser.get_default("handler"))), name

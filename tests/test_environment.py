@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import run_cwpkg
+from helpers import run_cwpkg
 
-from cwpkg.debian import archive_bases
+from cwpkg.sources.debian_mirror import archive_bases
 
 
 def test_archive_bases_from_one_line_and_deb822_sources(tmp_path: Path, monkeypatch):

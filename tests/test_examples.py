@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 import yaml
-from conftest import REPO
+from helpers import REPO
 
 
 def expected(name: str) -> list[str]:

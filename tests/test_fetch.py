@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_cwpkg, snapshot
+from helpers import run_cwpkg, snapshot
 from tiny import tarball, write_repo
 
 GOOD = tarball("add")

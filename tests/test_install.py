@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_cwpkg, snapshot
+from helpers import run_cwpkg, snapshot
 from tiny import env_for, write_repo
 
-from cwpkg.wasm_module import defined_symbols
+from cwpkg.wasm.module import defined_symbols
 
 
 @pytest.fixture
@@ -279,9 +279,9 @@ def test_a_failing_fetch_never_removes_what_a_concurrent_one_downloaded(tmp_path
 def test_build_environments_get_no_secrets(tmp_path, monkeypatch):
     """A binary cache token (or any other variable) of the caller never reaches configure, make and
     their logs; only the variables a build needs do."""
-    from cwpkg.buildenv import BuildDirs, build_environment
-    from cwpkg.recipebook import RecipeBook
-    from cwpkg.toolchain import detect_toolchain
+    from cwpkg.builds.environment import BuildDirs, build_environment
+    from cwpkg.recipes.book import RecipeBook
+    from cwpkg.toolchain.detect import detect_toolchain
 
     root = tmp_path / "checkout"
     write_repo(root)

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import run_cwpkg
+from helpers import run_cwpkg
 from tiny import env_for, write_repo
 
-from cwpkg.digest import file_sha256
+from cwpkg.fs.digest import file_sha256
 from cwpkg.faults import KILL_VARIABLE, LOG_VARIABLE
-from cwpkg.sysroot import Sysroot
+from cwpkg.sysroot.sysroot import Sysroot
 
 State = dict[str, dict[str, str]]  # package -> its files (path -> digest) as its manifest records them, and
                                    # whether its archive is there with the sha256 the manifest records

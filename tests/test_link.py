@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 import wasmtime
-from conftest import REPO, run_cwpkg
+from helpers import REPO, run_cwpkg
 
 pytestmark = pytest.mark.slow
 

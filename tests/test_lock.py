@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cwpkg, snapshot
+from helpers import REPO, run_cwpkg, snapshot
 from test_recipes import edit
 from tiny import env_for, write_repo
 
@@ -225,7 +225,7 @@ def test_ci_template_is_a_workflow_of_valid_cwpkg_commands(tmp_path):
 
     import yaml
 
-    from cwpkg.cli_parser import build_parser
+    from cwpkg.cli.parser import build_parser
 
     workflow = tmp_path / "wf.yml"
     result = run_cwpkg("ci-template", "github", "-o", str(workflow))

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import snapshot
+from helpers import snapshot
 
 from cwpkg.errors import PatchError
-from cwpkg.patching import apply_patch
+from cwpkg.sources.patching import apply_patch
 
 
 @pytest.fixture
@@ -92,10 +92,10 @@ def test_malformed_patches_are_reported(tree, tmp_path, text, message):
 def test_the_project_patches_apply_to_nothing_else_than_their_sources():
     """Every patch under patches/ parses, and recipes name exactly the library patches there
     (patches/crystal/ holds the compiler's compat patches, which the link driver applies)."""
-    from conftest import REPO
+    from helpers import REPO
 
-    from cwpkg.patching import parse_patch
-    from cwpkg.recipebook import RecipeBook
+    from cwpkg.sources.patching import parse_patch
+    from cwpkg.recipes.book import RecipeBook
 
     book = RecipeBook(REPO)
     named = {patch for name in book.names() for patch in book.get(name).patches}

@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 
-from conftest import run_cwpkg
+from helpers import run_cwpkg
 
-from cwpkg.toolchain import detect_toolchain
+from cwpkg.toolchain.detect import detect_toolchain
 
 TOOLS = ("clang", "wasm-ld", "llvm-ar", "llvm-ranlib", "llvm-nm")
 

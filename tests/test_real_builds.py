@@ -6,9 +6,9 @@ import re
 import subprocess
 
 import pytest
-from conftest import REPO, run_cwpkg, snapshot
+from helpers import REPO, run_cwpkg, snapshot
 
-from cwpkg.runner import run_module
+from cwpkg.wasm.runner import run_module
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, run_cwpkg, snapshot
+from helpers import REPO, run_cwpkg, snapshot
 from tiny import write_repo
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, run_cwpkg
+from helpers import REPO, run_cwpkg
 from tiny import env_for, write_repo
 
-from cwpkg.sdk import host_platform, load_toolchain_recipe
+from cwpkg.toolchain.prebuilt import host_platform, load_toolchain_recipe
 
 
 @pytest.mark.parametrize("host", ["x86_64-linux", "arm64-linux", "x86_64-macos", "arm64-macos"])

@@ -6,7 +6,7 @@ import hashlib
 import re
 
 import pytest
-from conftest import REPO, make_tarball, run_cwpkg, snapshot
+from helpers import REPO, make_tarball, run_cwpkg, snapshot
 
 pytestmark = pytest.mark.slow
 

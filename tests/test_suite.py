@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_cwpkg, snapshot
+from helpers import run_cwpkg, snapshot
 from test_recipes import edit
 from tiny import env_for, write_repo
 

@@ -8,12 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import snapshot
+from helpers import snapshot
 
-from cwpkg.archive import write_archive
+from cwpkg.fs.archive import write_archive
 from cwpkg.errors import IntegrityError, SysrootError
-from cwpkg.manifest import Manifest
-from cwpkg.sysroot import Sysroot
+from cwpkg.sysroot.manifest import Manifest
+from cwpkg.sysroot.sysroot import Sysroot
 
 
 def package(tmp_path: Path, name: str, files: dict[str, str]) -> Path:

@@ -9,10 +9,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import make_tarball
+from helpers import make_tarball
 
 from cwpkg.errors import UnsafeArchiveError
-from cwpkg.unpack import unpack
+from cwpkg.fs.unpack import unpack
 
 
 def tar_with(entries: list[tarfile.TarInfo], contents: dict[str, bytes] | None = None, mode: str = "w:gz") -> bytes:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cwpkg.toolchain import detect_toolchain
-from cwpkg.wasm_module import defined_symbols
+from cwpkg.toolchain.detect import detect_toolchain
+from cwpkg.wasm.module import defined_symbols
 
 SOURCES = {
     "entry.c": "void _start(void) {}\nstatic int hidden(void) { return 2; }\nint counter = 3;\n"

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from cwpkg.archive import write_archive
-from cwpkg.atomic import write_text_atomically
+from cwpkg.fs.archive import write_archive
+from cwpkg.fs.atomic import write_text_atomically
 
 
 def test_an_interrupted_archive_leaves_neither_a_temporary_nor_a_partial_file(tmp_path, monkeypatch):

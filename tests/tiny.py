@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 
 import yaml
-from conftest import make_tarball
+from helpers import make_tarball
 
 MAKEFILE = b"""\
 lib$(NAME).a: $(NAME).o

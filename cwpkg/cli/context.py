@@ -1,0 +1,116 @@
+"""What every command shares: the options, and the recipe book, sysroot, caches and toolchain they name."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from cwpkg.errors import UsageError
+from cwpkg.places import BINARY_CACHE_VARIABLE, cache_dir, check_sysroot_location, default_sysroot, find_recipe_root
+from cwpkg.sysroot.sysroot import Sysroot
+from cwpkg.toolchain.detect import Toolchain, detect_toolchain
+
+# Recipes (YAML), downloads and the build engine are imported when first used: `cwpkg link` starts the
+# compiler first.
+if TYPE_CHECKING:
+    from cwpkg.recipes.book import RecipeBook
+    from cwpkg.recipes.recipe import Recipe
+    from cwpkg.sources.binary_cache import BinaryCache
+    from cwpkg.sources.cache import SourceCache
+    from cwpkg.sources.download import Downloader
+
+
+class Context:
+    """What a command needs, each made once and on first use, so that `cwpkg recipes` never probes a toolchain."""
+
+    def __init__(self, options: argparse.Namespace) -> None:
+        self.options = options
+        self.quiet: bool = options.quiet
+        self._book: RecipeBook | None = None
+        self._recipe_root: Path | None = None
+        self._sysroot: Sysroot | None = None
+        self._toolchain: Toolchain | None = None
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    @property
+    def recipe_root(self) -> Path:
+        """The checkout holding recipes/ and patches/, found without reading a recipe."""
+        if self._recipe_root is None:
+            self._recipe_root = find_recipe_root(self.options.recipes)
+        return self._recipe_root
+
+    @property
+    def book(self) -> RecipeBook:
+        if self._book is None:
+            from cwpkg.recipes.book import RecipeBook
+
+            self._book = RecipeBook(self.recipe_root)
+        return self._book
+
+    @property
+    def sysroot(self) -> Sysroot:
+        if self._sysroot is None:
+            chosen = self.options.sysroot
+            root = Path(chosen).expanduser().resolve() if chosen else default_sysroot(self.recipe_root)
+            check_sysroot_location(root, self.recipe_root)
+            self._sysroot = Sysroot(root)
+        return self._sysroot
+
+    @property
+    def toolchain(self) -> Toolchain:
+        if self._toolchain is None:
+            self._toolchain = detect_toolchain(getattr(self.options, "toolchain", None))
+        return self._toolchain
+
+    @property
+    def chosen_lockfile(self) -> str | None:
+        """The lockfile named by --lockfile or CWPKG_LOCK, if any."""
+        return getattr(self.options, "lockfile", None) or os.environ.get("CWPKG_LOCK")
+
+    @property
+    def lockfile(self) -> Path:
+        """The lockfile in use: the one named, else the one beside the recipes."""
+        from cwpkg.repro.lockfile import LOCK_NAME
+
+        chosen = self.chosen_lockfile
+        return Path(chosen).resolve() if chosen else self.recipe_root / LOCK_NAME
+
+    def downloader(self) -> Downloader:
+        from cwpkg.sources.download import Downloader
+
+        return Downloader(quiet=self.quiet)
+
+    def source_cache(self) -> SourceCache:
+        from cwpkg.sources.cache import SourceCache
+
+        return SourceCache(cache_dir(), self.downloader())
+
+    def binary_cache(self, required: bool = False) -> BinaryCache | None:
+        """The binary cache CWPKG_BINARY_CACHE names; `required`: none configured is an error."""
+        from cwpkg.sources.binary_cache import binary_cache_from_environment
+
+        cache = binary_cache_from_environment(self.downloader())
+        if cache is None and required:
+            raise UsageError("no binary cache configured",
+                             hint=f"set {BINARY_CACHE_VARIABLE} to a directory or an http(s) URL")
+        return cache
+
+    def install(self, requested: list[str], jobs: int | None = None, explain: bool = False,
+                summary_to: TextIO = sys.stdout, expected_archives: dict[str, str] | None = None,
+                build: bool = True) -> list[Recipe]:
+        """Installs `requested` and their dependencies (returned, dependencies first) and prints a summary
+        line to `summary_to` (stderr where stdout belongs to a program's output)."""
+        from cwpkg.builds.install import install_packages
+
+        report = install_packages(
+            self.book, self.toolchain, self.sysroot, self.source_cache(), requested,
+            jobs=jobs or os.cpu_count() or 1, say=self.say, explain=explain, expected_archives=expected_archives,
+            binary_cache=self.binary_cache() if expected_archives else None, build=build)
+        print(report.summary(self.sysroot), file=summary_to)
+        return report.recipes

@@ -1,0 +1,76 @@
+"""Compiles a Crystal program to a wasm32-wasi object with the installed compiler and its compat patches."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from cwpkg.crystal.compiler import CrystalCompiler
+from cwpkg.crystal.compat import CompatStdlib
+from cwpkg.errors import ProgramError, UsageError
+from cwpkg.places import pkg_config_environment, sysroot_libdir
+from cwpkg.wasm.linkline import LinkLine, parse_link_line
+from cwpkg.wasm.module import is_linked_program, is_wasm
+
+CRYSTAL_TARGET = "wasm32-unknown-wasi"
+
+
+def crystal_environment(compiler: CrystalCompiler, stdlib: CompatStdlib, sysroot: Path) -> dict[str, str]:
+    """What the compiler must see: the patched stdlib, and the sysroot for libraries and pkg-config.
+
+    With PKG_CONFIG_LIBDIR on the sysroot, the `pkg-config` that `@[Link(pkg_config: ...)]` runs finds
+    the wasm32 builds rather than the host's libraries.
+    """
+    return {
+        "CRYSTAL_PATH": compiler.search_path_with(stdlib.path),
+        "CRYSTAL_LIBRARY_PATH": str(sysroot_libdir(sysroot)),
+        **pkg_config_environment(sysroot),
+    }
+
+
+def program_kind(path: Path) -> str:
+    """"crystal" for a source file, "object" for a wasm32 object file; anything else is an error."""
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    if path.suffix == ".cr":
+        return "crystal"
+    if is_wasm(path) and not is_linked_program(path):
+        return "object"
+    what = "an already linked module" if is_wasm(path) else "neither Crystal source (.cr) nor a wasm32 object file"
+    raise UsageError(f"{path}: {what}",
+                     hint="give a .cr file, or an object from `crystal build --cross-compile --target "
+                          f"{CRYSTAL_TARGET}`" + ("; run a module with `cwpkg run`" if is_wasm(path) else ""))
+
+
+class CrystalCompilation:
+    """`crystal build --cross-compile` of one program, running while the caller prepares the link."""
+
+    def __init__(self, compiler: CrystalCompiler, stdlib: CompatStdlib, source: Path, workdir: Path,
+                 sysroot: Path, release: bool, flags: list[str]) -> None:
+        # In the caller's directory, as `crystal build` would run: CRYSTAL_PATH's relative `lib` entry
+        # (where shards installs dependencies) is looked up there, not beside the source.
+        self.compiler, self.source, self.directory = compiler, source, Path.cwd()
+        argv = [compiler.executable, "build", "--cross-compile", "--no-color", "--target", CRYSTAL_TARGET,
+                str(source.resolve()), "-o", str(workdir / "program"), *(["--release"] if release else []), *flags]
+        env = {**os.environ, **crystal_environment(compiler, stdlib, sysroot)}
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                        cwd=self.directory)
+
+    def link_line(self) -> LinkLine:
+        """Waits for the compiler; the link line it printed, naming the object it wrote."""
+        stdout, stderr = self.process.communicate()
+        if self.process.returncode != 0:
+            output = (stdout + stderr).strip()
+            raise ProgramError(f"crystal {self.compiler.version} could not compile {self.source}:\n{output[-6000:]}",
+                               hint="fix the program (the message above is the compiler's)")
+        line = parse_link_line(stdout)
+        # Crystal names objects relative to its working directory.
+        line.objects = [str((self.directory / obj).resolve()) for obj in line.objects]
+        return line
+
+    def stop(self) -> None:
+        """Ends a compilation whose result is no longer wanted (the link failed before it finished)."""
+        if self.process.returncode is None:
+            self.process.kill()
+            self.process.communicate()

@@ -1,0 +1,165 @@
+"""Links a wasm32-wasi program against the sysroot: libraries to recipes, wasm-ld, then wasm-opt if needed.
+
+Shared by `cwpkg link` and by the `wasm-ld` that `cwpkg env` puts on PATH for a plain `crystal build`,
+so both give the same module for the same object.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cwpkg.toolchain.binaryen import (
+    ASYNCIFY_MODULE,
+    find_wasm_opt,
+    run_wasm_opt,
+    wasm_opt_arguments,
+)
+from cwpkg.errors import ProgramError, UsageError
+from cwpkg.places import sysroot_libdir
+from cwpkg.wasm.linkline import STACK_SIZE, LinkLine
+from cwpkg.sysroot.sysroot import Sysroot
+from cwpkg.toolchain.detect import Toolchain
+from cwpkg.wasm.module import defined_symbols, imports
+
+if TYPE_CHECKING:  # the link driver starts the compiler before it reads recipes (see cli_program.py)
+    from cwpkg.recipes.recipe import Recipe
+    from cwpkg.recipes.book import RecipeBook
+
+LIBC_RECIPE = "wasi-libc"
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    asyncify: bool = False  # force the Asyncify pass (it runs anyway when the module imports "asyncify")
+    optimize: bool = False
+    strip: bool = False
+    stack_size: int = STACK_SIZE
+
+
+@dataclass
+class LibraryPlan:
+    recipes: list[Recipe]  # the recipes whose libraries are linked, dependencies after their users
+    missing: list[Recipe]  # of those, the ones not installed in the sysroot
+    own: list[str]  # libraries found in the program's own -L directories, not from recipes
+    linked_from: dict[str, list[str]]  # recipe name -> the program's -l flags it answers
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    output: Path
+    recipes: list[Recipe]
+    wasm_opt: str | None  # what wasm-opt did, or None when it did not run
+
+
+def library_providers(book: RecipeBook) -> dict[str, Recipe]:
+    return {library: book.get(name) for name in book.names() for library in book.get(name).provides.libs}
+
+
+def plan_libraries(line: LinkLine, book: RecipeBook, sysroot: Sysroot) -> LibraryPlan:
+    """Maps every -lNAME to the recipe providing it; the program's own -L directories come second."""
+    providers = library_providers(book)
+    own_dirs = [Path(d) for d in line.library_dirs if Path(d).resolve() != sysroot_libdir(sysroot.root).resolve()]
+    needed: list[str] = [LIBC_RECIPE]
+    own: list[str] = []
+    linked_from: dict[str, list[str]] = {}
+    for library in line.libraries:
+        if library in providers:
+            needed.append(providers[library].name)
+            linked_from.setdefault(providers[library].name, []).append(f"-l{library}")
+        elif any((directory / f"lib{library}.a").is_file() for directory in own_dirs):
+            own.append(library)
+        else:
+            raise ProgramError(
+                f"the program links -l{library}, and no recipe provides lib{library}.a "
+                f"(recipes provide: {', '.join(sorted(providers))})",
+                hint=f"write a recipe that provides {library}, or pass the directory holding lib{library}.a "
+                     "to the linker with -L",
+            )
+    recipes = book.with_dependencies(list(dict.fromkeys(needed)))
+    installed = sysroot.installed()
+    missing = [recipe for recipe in recipes if recipe.name not in installed]
+    return LibraryPlan(recipes[::-1], missing, own, linked_from)
+
+
+def require_installed(plan: LibraryPlan, sysroot: Sysroot) -> None:
+    if plan.missing:
+        names = " ".join(recipe.name for recipe in plan.missing)
+        described = ", ".join(f"{recipe.name} ({' '.join(plan.linked_from[recipe.name])})"
+                              if recipe.name in plan.linked_from else recipe.name for recipe in plan.missing)
+        raise ProgramError(f"the program needs recipes not installed in {sysroot.root}: {described}",
+                           hint=f"cwpkg install {names}  (or link without --no-install)")
+
+
+def object_symbols(path: Path) -> set[str]:
+    """The symbols a wasm32 object file or archive defines; a clear error for anything else."""
+    if not path.is_file():
+        raise ProgramError(f"{path}: no such file")
+    symbols = defined_symbols(path)
+    if symbols is None:
+        raise ProgramError(f"{path}: not a wasm32 object file or archive of them",
+                           hint="give objects from crystal --cross-compile or clang --target=wasm32-wasi")
+    return symbols
+
+
+def _defines_start(objects: list[str]) -> bool:
+    """Crystal defines the WASI entry point `_start` itself; a C program's comes from crt1-command.o."""
+    return any("_start" in object_symbols(Path(path)) for path in objects)
+
+
+def wasm_ld_arguments(toolchain: Toolchain, sysroot: Path, line: LinkLine, plan: LibraryPlan, output: Path,
+                      options: LinkOptions) -> list[str]:
+    libdir = sysroot_libdir(sysroot)
+    argv = [toolchain.wasm_ld]
+    if not _defines_start(line.objects):
+        argv.append(str(libdir / "crt1-command.o"))
+    argv += [*line.objects, "-o", str(output), "-L", str(libdir)]
+    argv += [f"-L{directory}" for directory in line.library_dirs]
+    argv += ["-z", f"stack-size={options.stack_size}", *line.flags]
+    libraries = [*line.libraries, *plan.own]
+    for recipe in plan.recipes:  # a library's dependencies' libraries, as a static link needs them
+        if recipe.name != LIBC_RECIPE:
+            libraries += recipe.provides.libs
+    argv += [f"-l{library}" for library in dict.fromkeys([*libraries, "c"])]
+    argv.append(toolchain.builtins)
+    return argv
+
+
+def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line: LinkLine, output: Path,
+                 options: LinkOptions, say: Callable[[str], None]) -> LinkResult:
+    """wasm-ld into a scratch file, wasm-opt where needed, then the finished module replaces `output`."""
+    if not line.objects:
+        raise UsageError("nothing to link: no object files")
+    plan = plan_libraries(line, book, sysroot)
+    require_installed(plan, sysroot)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".cwpkg-link-", dir=output.parent) as scratch:
+        linked = Path(scratch) / "linked.wasm"
+        argv = wasm_ld_arguments(toolchain, sysroot.root, line, plan, linked, options)
+        result = subprocess.run(argv, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ProgramError(f"wasm-ld failed:\n{(result.stderr or result.stdout).strip()[-4000:]}",
+                               hint="undefined symbols usually mean a library is missing: add -lNAME, or a "
+                                    "recipe that provides it")
+        for warning in (result.stderr or "").splitlines():  # e.g. a binding whose signature differs from C's
+            say(f"wasm-ld: {warning.strip()}")
+        module_imports = {entry.module for entry in imports(linked)}
+        asyncify = options.asyncify or ASYNCIFY_MODULE in module_imports
+        arguments = wasm_opt_arguments(asyncify, options.optimize, options.strip)
+        done = None
+        if arguments:
+            tool = find_wasm_opt()
+            finished = Path(scratch) / "optimized.wasm"
+            say(f"{tool.describe()}: {' '.join(arguments)}")
+            run_wasm_opt(tool, linked, finished, arguments)
+            if ASYNCIFY_MODULE in {entry.module for entry in imports(finished)}:
+                raise ProgramError(f"{tool.describe()} left imports from module '{ASYNCIFY_MODULE}' in place",
+                                   hint="install a binaryen that implements them (version 97 or newer)")
+            linked, done = finished, f"{tool.describe()}: {' '.join(arguments)}"
+        os.replace(linked, output)
+    return LinkResult(output, plan.recipes, done)

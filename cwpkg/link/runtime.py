@@ -1,0 +1,92 @@
+"""Linking with cwpkg's wasm32 runtime (runtime/, libcwpkg_rt.a): the wasm-ld flags and the Asyncify step.
+
+A program that links libgc gets the runtime too. The link wraps the functions the runtime wraps
+(`--wrap=NAME` for each `__wrap_NAME` that libcwpkg_rt.a defines: the program's entry points, bdwgc's
+allocation and collection functions, exit). Afterwards Binaryen's Asyncify pass instruments exactly the
+functions that can be on the stack when the runtime unwinds it (cwpkg.link.asyncify_lists), under
+placeholder names that are put back afterwards. See docs/wasm-runtime.md.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cwpkg.link.asyncify_lists import (
+    Cuts,
+    UnwindPaths,
+    prepare_for_asyncify,
+    restore_names,
+    runtime_cuts,
+    unwind_paths,
+    without_runtime_assertions,
+    wrapped_functions,
+)
+from cwpkg.wasm.code import defined_function_names, read_code_module
+
+RUNTIME_LIBRARY = "cwpkg_rt"  # libcwpkg_rt.a
+# The unwound frames are written below the stack pointer: the stack's size bounds how deep a call stack
+# can be collected. The same 8 MiB that cwpkg link gives every program.
+STACK_SIZE = 8 << 20
+# Asyncify on its own (ignoring imports: no WASI import unwinds), then -g so that wasm-opt keeps the
+# name section, which carries the placeholders that restore_names maps back.
+ASYNCIFY_ARGUMENTS = ["--asyncify", "--pass-arg=asyncify-ignore-imports", "-g"]
+
+
+def wrap_flags(runtime_library: Path) -> list[str]:
+    """wasm-ld's --wrap flags for the runtime: one for each __wrap_NAME it defines."""
+    return [f"--wrap={name}" for name in sorted(wrapped_functions(runtime_library))]
+
+
+@dataclass(frozen=True)
+class Instrumented:
+    paths: UnwindPaths
+    analysis_seconds: float
+    wasm_opt_seconds: float
+    wasm_opt_arguments: list[str]
+
+
+def asyncify_arguments(onlylist_file: Path, optimize: bool, asserts: bool) -> list[str]:
+    """wasm-opt's arguments for the Asyncify step, the onlylist in a response file (comma-separated: a
+    list of thousands of names would exceed the length of one command-line argument). -O after Asyncify
+    matters more than usual with Binaryen 108, whose Asyncify flattens every function of the module,
+    instrumented or not. The asserts build is never optimized: without_runtime_assertions looks for
+    the checks as Asyncify writes them."""
+    arguments = [*ASYNCIFY_ARGUMENTS, f"--pass-arg=asyncify-onlylist@@{onlylist_file}"]
+    if asserts:
+        arguments.append("--pass-arg=asyncify-asserts")
+    elif optimize:
+        arguments.append("-O")
+    return arguments
+
+
+def instrument(linked: Path, output: Path, libgc: Path, runtime_library: Path, wasm_opt: str = "wasm-opt",
+               optimize: bool = True, asserts: bool = False, cuts: Cuts | None = None) -> Instrumented:
+    """Runs Asyncify on the linked module `linked` with the call-graph onlylist, writing `output`."""
+    started = time.perf_counter()
+    data = linked.read_bytes()
+    module = read_code_module(data)
+    if cuts is None:
+        cuts = runtime_cuts(defined_function_names(libgc), wrapped_functions(runtime_library))
+    paths = unwind_paths(module, cuts)
+    renamed, onlylist, originals = prepare_for_asyncify(data, paths)
+    with tempfile.TemporaryDirectory(prefix="cwpkg-asyncify-") as scratch:
+        before, after, listed = Path(scratch, "renamed.wasm"), Path(scratch, "asyncified.wasm"), Path(scratch, "onlylist")
+        before.write_bytes(renamed)
+        listed.write_text(",".join(onlylist))
+        arguments = asyncify_arguments(listed, optimize, asserts)
+        analysed = time.perf_counter()
+        result = subprocess.run([wasm_opt, str(before), "-o", str(after), *arguments], capture_output=True,
+                                text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"wasm-opt failed: {(result.stderr or result.stdout).strip()[-2000:]}")
+        optimized = time.perf_counter()
+        finished = restore_names(after.read_bytes(), originals)
+        if asserts:
+            finished = without_runtime_assertions(finished, {module.name(index) for index in
+                                                             paths.unwinders | paths.bottoms})
+        output.write_bytes(finished)
+    return Instrumented(paths, analysed - started, optimized - analysed, arguments)

@@ -1,0 +1,126 @@
+"""`cwpkg env`: what plain tools need to build against the sysroot without cwpkg in between.
+
+Variables for crystal (the compat-patched standard library, the sysroot's libraries, a `wasm-ld` on
+PATH that links as `cwpkg link` does), for pkg-config, and for C builds (CC, AR, flags), plus a CMake
+toolchain file and a meson cross file. The generated files live in the sysroot's `.cwpkg/env/` and are
+rewritten by every `cwpkg env`, so they always name the current toolchain.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from cwpkg.fs.atomic import write_text_atomically
+from cwpkg.builds.kinds import cmake_toolchain
+from cwpkg.crystal.compiler import CrystalCompiler
+from cwpkg.crystal.compile import crystal_environment
+from cwpkg.crystal.compat import CompatStdlib
+from cwpkg.places import pkg_config_environment
+from cwpkg.wasm.linkline import STACK_SIZE
+from cwpkg.sysroot.sysroot import STATE_DIR
+from cwpkg.toolchain.detect import TARGET, Toolchain
+
+# CMake knows no WASI platform: this one makes find_package/find_library look for static libraries
+# in the sysroot's lib/wasm32-wasi and name programs *.wasm, as wasi-sdk's own platform file does.
+CMAKE_WASI_PLATFORM = """\
+set(WASI 1)
+set(CMAKE_EXECUTABLE_SUFFIX .wasm)
+set(CMAKE_STATIC_LIBRARY_PREFIX lib)
+set(CMAKE_STATIC_LIBRARY_SUFFIX .a)
+set(CMAKE_FIND_LIBRARY_PREFIXES lib)
+set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
+list(APPEND CMAKE_SYSTEM_PREFIX_PATH /)
+set(CMAKE_LIBRARY_ARCHITECTURE wasm32-wasi)
+"""
+
+
+def env_directory(sysroot: Path) -> Path:
+    return sysroot / STATE_DIR / "env"
+
+
+def _wasm_ld_wrapper(recipe_root: Path, sysroot: Path, toolchain_choice: str | None) -> str:
+    settings = {"CWPKG_RECIPES": str(recipe_root), "CWPKG_SYSROOT": str(sysroot)}
+    if toolchain_choice:
+        settings["CWPKG_TOOLCHAIN"] = toolchain_choice
+    assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in settings.items())
+    return (f"#!/bin/sh\n# Written by `cwpkg env`: links wasm32-wasi programs against {sysroot} as `cwpkg link` does.\n"
+            f"{assignments} exec {shlex.quote(sys.executable)} -m cwpkg.link.shim \"$@\"\n")
+
+
+def _meson_cross_file(toolchain: Toolchain, sysroot: Path) -> str:
+    def quoted(value: str) -> str:
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    c = ", ".join(quoted(part) for part in (toolchain.clang, f"--target={TARGET}", f"--sysroot={sysroot}"))
+    runner = ", ".join(quoted(part) for part in (sys.executable, "-m", "cwpkg", "run", "--dir", "."))
+    return "\n".join([
+        "# Written by `cwpkg env`: meson setup --cross-file THIS build",
+        "[binaries]",
+        f"c = [{c}]",
+        f"ar = {quoted(toolchain.ar)}",
+        f"ranlib = {quoted(toolchain.ranlib)}",
+        f"nm = {quoted(toolchain.nm)}",
+        "pkg-config = 'pkg-config'",
+        f"exe_wrapper = [{runner}]",
+        "",
+        "[properties]",
+        f"sys_root = {quoted(str(sysroot))}",
+        f"pkg_config_libdir = {quoted(str(sysroot / 'lib' / 'pkgconfig'))}",
+        "",
+        "[built-in options]",
+        f"c_link_args = ['-Wl,-z,stack-size={STACK_SIZE}']",
+        "",
+        "[host_machine]",
+        "system = 'wasi'",
+        "cpu_family = 'wasm32'",
+        "cpu = 'wasm32'",
+        "endian = 'little'",
+        "",
+    ])
+
+
+def sysroot_environment(recipe_root: Path, sysroot: Path, toolchain: Toolchain, toolchain_choice: str | None,
+                        compiler: CrystalCompiler | None, stdlib: CompatStdlib | None) -> dict[str, str]:
+    """Writes the generated files; returns the variables, PATH as the directory to put in front."""
+    directory = env_directory(sysroot)
+    wrapper = directory / "bin" / "wasm-ld"
+    wrapper.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(wrapper, _wasm_ld_wrapper(recipe_root, sysroot, toolchain_choice), mode=0o755)
+    cmake_file, meson_file = directory / "wasi-toolchain.cmake", directory / "wasi-cross.meson"
+    platform = directory / "cmake" / "Platform" / "WASI.cmake"
+    platform.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(platform, CMAKE_WASI_PLATFORM)
+    write_text_atomically(cmake_file, cmake_toolchain(toolchain, sysroot) + "\n".join([
+        f"list(APPEND CMAKE_MODULE_PATH {platform.parent.parent})",
+        f'set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-z,stack-size={STACK_SIZE}")',
+        "",
+    ]))
+    write_text_atomically(meson_file, _meson_cross_file(toolchain, sysroot))
+    variables = {"PATH": str(wrapper.parent)}
+    if compiler is not None and stdlib is not None:
+        variables.update(crystal_environment(compiler, stdlib, sysroot))
+    variables.update(pkg_config_environment(sysroot))
+    variables.update({
+        "CC": f"{toolchain.clang} --target={TARGET} --sysroot={sysroot}",
+        "AR": toolchain.ar,
+        "RANLIB": toolchain.ranlib,
+        "NM": toolchain.nm,
+        "CFLAGS": "-O2",
+        "LDFLAGS": f"-Wl,-z,stack-size={STACK_SIZE}",
+        "CWPKG_CMAKE_TOOLCHAIN": str(cmake_file),
+        "CWPKG_MESON_CROSS_FILE": str(meson_file),
+    })
+    return variables
+
+
+def render_environment(variables: dict[str, str], shell: bool) -> str:
+    lines = []
+    for name, value in variables.items():
+        if shell:
+            value = f"{shlex.quote(value)}:\"$PATH\"" if name == "PATH" else shlex.quote(value)
+            lines.append(f"export {name}={value}")
+        else:
+            lines.append(f"{name}={value}" + (" (in front of PATH)" if name == "PATH" else ""))
+    return "\n".join(lines) + "\n"

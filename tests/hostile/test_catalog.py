@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ScriptedServer, make_tarball, run_cwpkg, snapshot
+from helpers import ScriptedServer, make_tarball, run_cwpkg, snapshot
 from tiny import MAKEFILE, SOURCES, env_for, write_repo
 
 from cwpkg.errors import EXIT_CODES

@@ -25,11 +25,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from cwpkg.builds.environment import PREFIX, BuildDirs, build_environment  # noqa: E402
+from cwpkg.builds.environment import PREFIX, BuildDirs, build_environment, placeholders  # noqa: E402
 from cwpkg.builds.kinds import build_steps  # noqa: E402
 from cwpkg.sources.download import Downloader  # noqa: E402
 from cwpkg.recipes.book import RecipeBook  # noqa: E402
 from cwpkg.sources.cache import SourceCache  # noqa: E402
+from cwpkg.sysroot.sysroot import Sysroot  # noqa: E402
 from cwpkg.toolchain.detect import detect_toolchain  # noqa: E402
 
 
@@ -43,7 +44,7 @@ def serial_script(cache: Path, base: Path, sysroot: Path, jobs: int) -> str:
         _, archive = sources.fetch(recipe)
         work = base / recipe.name
         work.mkdir(parents=True, exist_ok=True)  # a CMake build's toolchain file is written here now
-        dirs = BuildDirs(src=work / "src", destdir=work / "dest", sysroot=sysroot)
+        dirs = BuildDirs(src=work / "src", destdir=work / "dest", sysroot=Sysroot(sysroot))
         lines += [f"echo '== {recipe.name}'", f"rm -rf {dirs.src} {dirs.destdir} {work}/cmake-build",
                   f"mkdir -p {dirs.src}",
                   f"tar -xf {archive} -C {dirs.src} --strip-components=1"]
@@ -51,9 +52,10 @@ def serial_script(cache: Path, base: Path, sysroot: Path, jobs: int) -> str:
         if recipe.build.kind == "autotools":
             lines += [f"find {dirs.src} -name config.{kind} -exec cp /usr/share/misc/config.{kind} {{}} \\;"
                       for kind in ("sub", "guess")]
+        values = placeholders(toolchain, recipe, dirs, jobs)
         environment = " ".join(shlex.quote(f"{key}={value}")
-                               for key, value in build_environment(toolchain, recipe, dirs, jobs).items())
-        for step in build_steps(recipe, toolchain, dirs, jobs, work):
+                               for key, value in build_environment(toolchain, recipe, dirs, values).items())
+        for step in build_steps(recipe, toolchain, dirs, values, work):
             lines.append(f"(cd {shlex.quote(str(step.cwd))} && env -i {environment} "
                          f"{' '.join(shlex.quote(part) for part in step.argv)}) > {work}.log 2>&1")
         lines += [f"cp -a {dirs.destdir}{PREFIX}/. {sysroot}/",

@@ -1,4 +1,4 @@
-"""Where cwpkg finds its recipes and keeps its caches and sysroot."""
+"""Where cwpkg finds its recipes and keeps its caches and scratch space, and which paths a build can use."""
 
 from __future__ import annotations
 
@@ -9,15 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cwpkg.errors import SysrootError, UsageError
-
-# Directories that hold a system, or a user's home, and never become a sysroot: cwpkg would install
-# include/ and lib/ into them, and a failed first install removes a sysroot it created.
-SYSTEM_DIRECTORIES = ("/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32",
-                      "/media", "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp",
-                      "/usr", "/usr/bin", "/usr/include", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libexec",
-                      "/usr/local", "/usr/local/bin", "/usr/local/include", "/usr/local/lib", "/usr/sbin",
-                      "/usr/share", "/usr/src", "/var", "/var/lib", "/var/tmp")
+from cwpkg.errors import UsageError
 
 BINARY_CACHE_VARIABLE = "CWPKG_BINARY_CACHE"  # a directory or an http(s) URL (see sources/binary_cache.py)
 
@@ -104,16 +96,6 @@ def scratch_directory(purpose: str) -> Iterator[Path]:
         scratch.remove()
 
 
-def sysroot_libdir(sysroot: Path) -> Path:
-    """Where a sysroot keeps its wasm32-wasi libraries (wasi-sdk's layout)."""
-    return sysroot / "lib" / "wasm32-wasi"
-
-
-def pkg_config_environment(sysroot: Path) -> dict[str, str]:
-    """pkg-config sees only the sysroot's .pc files (relocatable: their prefix is ${pcfiledir}/../..)."""
-    return {"PKG_CONFIG_LIBDIR": str(sysroot / "lib" / "pkgconfig"), "PKG_CONFIG_PATH": ""}
-
-
 # Characters that configure scripts and makefiles split or expand: a path holding one cannot be a
 # build's directory (CC="clang --sysroot=PATH" is word-split by every autotools build).
 _UNSAFE_IN_BUILDS = set(" \t\n\"'$`\\;&|<>*?()[]{}#~")
@@ -124,40 +106,3 @@ def check_build_path(path: Path, what: str, hint: str) -> None:
     if unsafe:
         raise UsageError(f"{what} {path} holds {' '.join(repr(c) for c in unsafe)}, which autotools and make "
                          "builds cannot handle in a path", hint=hint)
-
-
-def check_sysroot_location(root: Path, recipe_root: Path) -> None:
-    """Refuses sysroots that would mix cwpkg's files with a system's, a home's, the cache's or the
-    checkout's own; `root` is absolute and resolved."""
-    cache = cache_dir()
-    home = Path.home().resolve()
-    refused = {Path(directory).resolve() for directory in SYSTEM_DIRECTORIES} | {home}
-    if root in refused:
-        raise UsageError(f"refusing sysroot {root}: a system or home directory",
-                         hint="choose a directory of its own, e.g. --sysroot ~/wasm32-sysroot")
-    if root == cache or cache in root.parents or root in cache.parents:
-        raise UsageError(f"sysroot {root} and the cache {cache} would overlap", hint="choose a sysroot outside it")
-    if root == recipe_root or root in recipe_root.parents:
-        raise UsageError(f"sysroot {root} would hold the recipes checkout {recipe_root}",
-                         hint="choose a directory of its own, e.g. the checkout's sysroot/")
-    if root.exists() and not root.is_dir():
-        raise SysrootError(f"sysroot {root} exists and is not a directory", hint="choose another --sysroot")
-    check_build_path(root, "sysroot", "choose a sysroot path of letters, digits, '/', '.', '-' and '_'")
-
-
-def check_output_path(path: Path, sysroot: Path, what: str) -> Path:
-    """Where a command writes a file the user named (a bundle, a module, a lockfile, a report): not a
-    directory, and not inside the sysroot, whose every file cwpkg owns and verifies. Resolved."""
-    resolved = path.expanduser().resolve()
-    if resolved.is_dir():
-        raise UsageError(f"{what} {path} is a directory", hint="name the file to write")
-    if resolved == sysroot or sysroot in resolved.parents:
-        raise UsageError(f"{what} {path} is inside the sysroot {sysroot}",
-                         hint="write it elsewhere: the sysroot holds only what cwpkg installs")
-    return resolved
-
-
-def default_sysroot(recipe_root: Path) -> Path:
-    """CWPKG_SYSROOT, else sysroot/ beside the recipes."""
-    chosen = os.environ.get("CWPKG_SYSROOT")
-    return Path(chosen).expanduser().resolve() if chosen else recipe_root / "sysroot"

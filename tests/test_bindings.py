@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from helpers import REPO, run_cwpkg
 
-from cwpkg.bindings.check import find_call
 from cwpkg.bindings.c_declarations import CHeaders, _read_ast
+from cwpkg.bindings.check import find_call
 from cwpkg.crystal.libs import Param, Where, scan_file
 from cwpkg.toolchain.detect import detect_toolchain
 from cwpkg.wasm.module import FunctionType, object_function_types

@@ -279,16 +279,18 @@ def test_a_failing_fetch_never_removes_what_a_concurrent_one_downloaded(tmp_path
 def test_build_environments_get_no_secrets(tmp_path, monkeypatch):
     """A binary cache token (or any other variable) of the caller never reaches configure, make and
     their logs; only the variables a build needs do."""
-    from cwpkg.builds.environment import BuildDirs, build_environment
+    from cwpkg.builds.environment import BuildDirs, build_environment, placeholders
     from cwpkg.recipes.book import RecipeBook
+    from cwpkg.sysroot.sysroot import Sysroot
     from cwpkg.toolchain.detect import detect_toolchain
 
     root = tmp_path / "checkout"
     write_repo(root)
     monkeypatch.setenv("CWPKG_BINARY_CACHE_TOKEN", "s3cret-token")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cret-key")
-    dirs = BuildDirs(src=tmp_path / "src", destdir=tmp_path / "dest", sysroot=tmp_path / "sysroot")
-    env = build_environment(detect_toolchain(None), RecipeBook(root).get("add"), dirs, 1)
+    dirs = BuildDirs(src=tmp_path / "src", destdir=tmp_path / "dest", sysroot=Sysroot(tmp_path / "sysroot"))
+    toolchain, recipe = detect_toolchain(None), RecipeBook(root).get("add")
+    env = build_environment(toolchain, recipe, dirs, placeholders(toolchain, recipe, dirs, 1))
     assert "s3cret" not in " ".join(f"{key}={value}" for key, value in env.items())
     assert env["PATH"] == os.environ["PATH"] and env["SOURCE_DATE_EPOCH"]
 

@@ -21,8 +21,8 @@ import pytest
 from helpers import run_cwpkg
 from tiny import env_for, write_repo
 
-from cwpkg.fs.digest import file_sha256
 from cwpkg.faults import KILL_VARIABLE, LOG_VARIABLE
+from cwpkg.fs.digest import file_sha256
 from cwpkg.sysroot.sysroot import Sysroot
 
 State = dict[str, dict[str, str]]  # package -> its files (path -> digest) as its manifest records them, and

@@ -115,8 +115,8 @@ def test_a_compat_patch_that_does_not_apply_names_itself_and_caches_nothing(isol
 
 def test_compat_patches_for_the_installed_compiler_apply_once(tmp_path):
     """The patched standard library is made once per compiler version and patch set, then reused."""
-    from cwpkg.crystal.compiler import find_crystal
     from cwpkg.crystal.compat import compat_patches, compat_stdlib
+    from cwpkg.crystal.compiler import find_crystal
 
     compiler = find_crystal()
     patches = compat_patches(REPO, compiler.version)

@@ -94,8 +94,8 @@ def test_the_project_patches_apply_to_nothing_else_than_their_sources():
     (patches/crystal/ holds the compiler's compat patches, which the link driver applies)."""
     from helpers import REPO
 
-    from cwpkg.sources.patching import parse_patch
     from cwpkg.recipes.book import RecipeBook
+    from cwpkg.sources.patching import parse_patch
 
     book = RecipeBook(REPO)
     named = {patch for name in book.names() for patch in book.get(name).patches}

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from helpers import snapshot
 
-from cwpkg.fs.archive import write_archive
 from cwpkg.errors import IntegrityError, SysrootError
+from cwpkg.fs.archive import write_archive
 from cwpkg.sysroot.manifest import Manifest
 from cwpkg.sysroot.sysroot import Sysroot
 

@@ -19,13 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from cwpkg.bindings.probe import ProbeModule
 from cwpkg.errors import ToolchainError
-from cwpkg.places import pkg_config_environment
+from cwpkg.sysroot.layout import PKG_CONFIG_DIR
 from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.toolchain.detect import INSTALL_HINT, TARGET, Toolchain
+from cwpkg.toolchain.detect import INSTALL_HINT, Toolchain
 from cwpkg.toolchain.tools import run_tool
 from cwpkg.wasm.module import FunctionType, object_function_types
-from cwpkg.bindings.probe import ProbeModule
 
 # What the headers need defined to declare everything the packages provide: wasi-libc's emulation
 # libraries (the recipe builds them; their headers refuse to be used without these), and every code
@@ -301,21 +301,21 @@ def _package_headers(files: list[str]) -> list[str]:
     return names
 
 
-def _pkg_config_flags(sysroot: Path, files: list[str]) -> list[str]:
+def _pkg_config_flags(sysroot: Sysroot, files: list[str]) -> list[str]:
     """The compiler flags of the package's pkg-config files, as a user of the library gets them."""
-    modules = [Path(path).stem for path in files if path.startswith("lib/pkgconfig/") and path.endswith(".pc")]
+    modules = [Path(path).stem for path in files if path.startswith(f"{PKG_CONFIG_DIR}/") and path.endswith(".pc")]
     if not modules:
         return []
     hint = "on Debian/Ubuntu: apt-get install pkg-config"
     result = run_tool(["pkg-config", "--cflags", *modules], hint,
-                      env={"PATH": "/usr/bin:/bin", **pkg_config_environment(sysroot)})
+                      env={"PATH": "/usr/bin:/bin", **sysroot.pkg_config_environment()})
     if result.returncode != 0:
         raise ToolchainError(f"pkg-config --cflags {' '.join(modules)} failed: {result.stderr.strip()}", hint=hint)
     return result.stdout.split()
 
 
-def _clang(toolchain: Toolchain, sysroot: Path, flags: list[str]) -> list[str]:
-    return [toolchain.clang, f"--target={TARGET}", f"--sysroot={sysroot}", *HEADER_DEFINES, *flags]
+def _clang(toolchain: Toolchain, sysroot: Sysroot, flags: list[str]) -> list[str]:
+    return [*toolchain.compiler(sysroot.root), *HEADER_DEFINES, *flags]
 
 
 def _compiles(argv: list[str], source: str) -> subprocess.CompletedProcess:
@@ -329,7 +329,7 @@ def _includes(names: list[str]) -> str:
     return "".join(f"#include <{name}>\n" for name in names)
 
 
-def _dump_package(toolchain: Toolchain, sysroot: Path, names: list[str], flags: list[str]) -> tuple[list[str], dict]:
+def _dump_package(toolchain: Toolchain, sysroot: Sysroot, names: list[str], flags: list[str]) -> tuple[list[str], dict]:
     """clang's JSON AST of the package's headers; a header that does not compile on its own (one
     including a header the package does not install) is left out."""
     argv = [*_clang(toolchain, sysroot, flags), "-w", "-fsyntax-only"]
@@ -345,7 +345,7 @@ def _dump_package(toolchain: Toolchain, sysroot: Path, names: list[str], flags: 
 
 def read_headers(toolchain: Toolchain, sysroot: Sysroot) -> CHeaders:
     """Every declaration of every installed package's headers (first declaration of a name wins)."""
-    headers = CHeaders(sysroot.root / "include")
+    headers = CHeaders(sysroot.include_dir)
     packages: dict[str, list[str]] = {}
     for path, package in sorted(sysroot.owners().items()):
         packages.setdefault(package, []).append(path)
@@ -353,10 +353,10 @@ def read_headers(toolchain: Toolchain, sysroot: Sysroot) -> CHeaders:
     for package, files in sorted(packages.items()):
         names = _package_headers(files)
         if names:
-            headers.flags[package] = _pkg_config_flags(sysroot.root, files)
+            headers.flags[package] = _pkg_config_flags(sysroot, files)
             jobs.append((package, names))
     with ThreadPoolExecutor() as pool:
-        dumps = list(pool.map(lambda job: _dump_package(toolchain, sysroot.root, job[1], headers.flags[job[0]]), jobs))
+        dumps = list(pool.map(lambda job: _dump_package(toolchain, sysroot, job[1], headers.flags[job[0]]), jobs))
     for (package, _), (names, dump) in zip(jobs, dumps):
         headers.headers[package] = names
         _read_ast(headers, package, dump)
@@ -394,7 +394,7 @@ def _iter_errors(stderr: str) -> Iterator[int]:
         yield int(match.group(1))
 
 
-def ask_probe(toolchain: Toolchain, sysroot: Path, headers: CHeaders, package: str, questions: CProbeQuestions,
+def ask_probe(toolchain: Toolchain, sysroot: Sysroot, headers: CHeaders, package: str, questions: CProbeQuestions,
               work: Path) -> CProbeAnswers:
     """Compiles the package's probe to a wasm object: the types of what it imports and declares; links
     it (nothing resolved: every import a trap) and calls each number's function under wasmtime.

@@ -27,7 +27,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cwpkg.bindings.c_declarations import CField, CFunction, CHeaders, CProbeAnswers, CProbeQuestions, CType, ask_probe, read_headers
+from cwpkg.bindings.c_declarations import (
+    CField,
+    CFunction,
+    CHeaders,
+    CProbeAnswers,
+    CProbeQuestions,
+    CType,
+    ask_probe,
+    read_headers,
+)
 from cwpkg.bindings.crystal_declarations import (
     NO_VALUE,
     CrystalAnswers,
@@ -539,7 +548,7 @@ def check_bindings(compiler: CrystalCompiler, stdlib: Path, toolchain: Toolchain
             with ThreadPoolExecutor() as pool:
                 packages = sorted(questions)
                 return dict(zip(packages, pool.map(lambda package: ask_probe(
-                    toolchain, sysroot.root, headers, package, questions[package], work), packages)))
+                    toolchain, sysroot, headers, package, questions[package], work), packages)))
 
         check = _Check(decls, headers, crystal, stdlib, ask_c)
         crystal_wasm(compiler, stdlib, decls, crystal, toolchain, work, set(headers.functions),

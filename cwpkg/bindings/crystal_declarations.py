@@ -23,13 +23,13 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cwpkg.crystal.compiler import INSTALL_HINT, CrystalCompiler
+from cwpkg.bindings.probe import ProbeModule
 from cwpkg.crystal.compile import CRYSTAL_TARGET
+from cwpkg.crystal.compiler import INSTALL_HINT, CrystalCompiler
 from cwpkg.crystal.libs import LibDeclarations, Where, scan_file, split_top_level
 from cwpkg.errors import ProgramError, ToolchainError
 from cwpkg.toolchain.detect import Toolchain
 from cwpkg.wasm.module import FunctionType, object_function_types
-from cwpkg.bindings.probe import ProbeModule
 
 # The lib_c directory the compiler adds to CRYSTAL_PATH for CRYSTAL_TARGET: lib_c/<architecture>-<os>.
 LIB_C_DIR = "wasm32-wasi"

@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cwpkg import interrupts
-from cwpkg.sources.binary_cache import BinaryCache, verified_archive
-from cwpkg.fs.digest import file_sha256
+from cwpkg.builds.identity import BuildInputs, plan_build_inputs
+from cwpkg.builds.package import PackageBuild
 from cwpkg.errors import BuildError, CwpkgError, IntegrityError, is_disk_full
 from cwpkg.fs.atomic import json_text
-from cwpkg.builds.identity import BuildInputs, plan_build_inputs
-from cwpkg.sysroot.manifest import Manifest
-from cwpkg.builds.package import PackageBuild
-from cwpkg.recipes.recipe import Recipe
+from cwpkg.fs.digest import file_sha256
 from cwpkg.recipes.book import RecipeBook
+from cwpkg.recipes.recipe import Recipe
+from cwpkg.sources.binary_cache import BinaryCache, verified_archive
 from cwpkg.sources.cache import SourceCache
+from cwpkg.sysroot.manifest import Manifest
 from cwpkg.sysroot.sysroot import Sysroot
 from cwpkg.toolchain.detect import Toolchain
 
@@ -207,7 +207,7 @@ class InstallRun:
         self.say(f"{recipe.name} {recipe.version}: building")
         package.archive.parent.mkdir(parents=True, exist_ok=True)
         PackageBuild(recipe=recipe, book=self.book, toolchain=self.toolchain, sources=self.sources,
-                     sysroot=self.sysroot.root, jobs=self.jobs, say=self.say).run(package.archive)
+                     sysroot=self.sysroot, jobs=self.jobs, say=self.say).run(package.archive)
         with self._lock:
             self.built.append(recipe.name)
 

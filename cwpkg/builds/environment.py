@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cwpkg.fs.archive import SOURCE_DATE_EPOCH
-from cwpkg.places import pkg_config_environment
 from cwpkg.recipes.recipe import Recipe
-from cwpkg.toolchain.detect import TARGET, Toolchain
+from cwpkg.sysroot.layout import INCLUDE_DIR, LIB_DIR
+from cwpkg.sysroot.sysroot import Sysroot
+from cwpkg.toolchain.detect import Toolchain
 
 PREFIX = "/wasi-sysroot"
-LIBDIR = f"{PREFIX}/lib/{TARGET}"
-INCLUDEDIR = f"{PREFIX}/include"
+LIBDIR = f"{PREFIX}/{LIB_DIR}"
+INCLUDEDIR = f"{PREFIX}/{INCLUDE_DIR}"
 PASSED_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "TMPDIR", "PYTHONPATH")
 
 
@@ -27,7 +28,7 @@ PASSED_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "TMPDIR", "PYTHO
 class BuildDirs:
     src: Path  # unpacked and patched source tree
     destdir: Path  # DESTDIR for `make install`
-    sysroot: Path  # where the dependencies are installed
+    sysroot: Sysroot  # where the dependencies are installed
 
     @property
     def stage(self) -> Path:
@@ -39,7 +40,7 @@ def compile_flags(recipe: Recipe, dirs: BuildDirs) -> str:
     return " ".join([
         "-O2",
         f"-ffile-prefix-map={dirs.src}=/usr/src/{recipe.name}-{recipe.version}",
-        f"-ffile-prefix-map={dirs.sysroot}={PREFIX}",
+        f"-ffile-prefix-map={dirs.sysroot.root}={PREFIX}",
     ])
 
 
@@ -52,7 +53,7 @@ def placeholders(toolchain: Toolchain, recipe: Recipe, dirs: BuildDirs, jobs: in
         "nm": toolchain.nm,
         "wasm_ld": toolchain.wasm_ld,
         "cflags": compile_flags(recipe, dirs),
-        "sysroot": str(dirs.sysroot),
+        "sysroot": str(dirs.sysroot.root),
         "stage": str(dirs.stage),
         "destdir": str(dirs.destdir),
         "prefix": PREFIX,
@@ -61,9 +62,9 @@ def placeholders(toolchain: Toolchain, recipe: Recipe, dirs: BuildDirs, jobs: in
     }
 
 
-def build_environment(toolchain: Toolchain, recipe: Recipe, dirs: BuildDirs, jobs: int) -> dict[str, str]:
-    values = placeholders(toolchain, recipe, dirs, jobs)
-    compiler = f"{toolchain.clang} --target={TARGET} --sysroot={dirs.sysroot}"
+def build_environment(toolchain: Toolchain, recipe: Recipe, dirs: BuildDirs, values: dict[str, str]) -> dict[str, str]:
+    """The environment of every build step; `values` are the build's placeholders."""
+    compiler = " ".join(toolchain.compiler(dirs.sysroot.root))
     # Only what a build needs from the caller's environment: a token or password in it (a binary
     # cache's, say) must not reach configure scripts, makefiles and their logs.
     env = {key: os.environ[key] for key in PASSED_VARIABLES if key in os.environ}
@@ -76,7 +77,7 @@ def build_environment(toolchain: Toolchain, recipe: Recipe, dirs: BuildDirs, job
         "LD": toolchain.wasm_ld,
         "CFLAGS": values["cflags"],
         "DESTDIR": str(dirs.destdir),  # every kind's install step honours it
-        **pkg_config_environment(dirs.sysroot),
+        **dirs.sysroot.pkg_config_environment(),
         "CONFIG_SITE": "/dev/null",
         "SOURCE_DATE_EPOCH": str(SOURCE_DATE_EPOCH),
         "LC_ALL": "C",

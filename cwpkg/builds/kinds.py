@@ -7,9 +7,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from cwpkg.builds.environment import INCLUDEDIR, LIBDIR, PREFIX, BuildDirs, placeholders
+from cwpkg.builds.environment import INCLUDEDIR, LIBDIR, PREFIX, BuildDirs
 from cwpkg.errors import ToolchainError
 from cwpkg.recipes.recipe import Recipe
+from cwpkg.sysroot.layout import LIB_DIR
+from cwpkg.sysroot.sysroot import Sysroot
 from cwpkg.toolchain.detect import TARGET, Toolchain
 
 CONFIG_AUX_DIRS = ("/usr/share/misc", "/usr/share/automake-*", "/usr/share/libtool/build-aux",
@@ -58,8 +60,8 @@ def refresh_config_scripts(source: Path) -> list[Path]:
     return replaced
 
 
-def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, jobs: int, work: Path) -> list[Step]:
-    values = placeholders(toolchain, recipe, dirs, jobs)
+def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, values: dict[str, str], work: Path) -> list[Step]:
+    """The commands of the recipe's build kind; `values` are the build's placeholders."""
     spec = recipe.build
     args = [arg.format_map(values) for arg in spec.args]
     make_args = [arg.format_map(values) for arg in spec.make_args]
@@ -69,7 +71,7 @@ def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, jobs: int
         steps = [
             Step("configure", (str(src / "configure"), f"--host={TARGET}", f"--prefix={PREFIX}", f"--libdir={LIBDIR}",
                                f"--includedir={INCLUDEDIR}", "--disable-shared", "--enable-static", *args), src),
-            Step("make", (make, f"-j{jobs}", *make_args), src),
+            Step("make", (make, f"-j{values['jobs']}", *make_args), src),
         ]
         if spec.install_target:
             steps.append(Step("install", (make, spec.install_target, *make_args), src))
@@ -82,9 +84,9 @@ def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, jobs: int
         steps = [
             Step("configure", (cmake, "-S", str(src), "-B", str(build_dir), "-G", "Unix Makefiles",
                                f"-DCMAKE_TOOLCHAIN_FILE={toolchain_file}", f"-DCMAKE_INSTALL_PREFIX={PREFIX}",
-                               f"-DCMAKE_INSTALL_LIBDIR=lib/{TARGET}", "-DCMAKE_BUILD_TYPE=Release",
+                               f"-DCMAKE_INSTALL_LIBDIR={LIB_DIR}", "-DCMAKE_BUILD_TYPE=Release",
                                "-DBUILD_SHARED_LIBS=OFF", *args), src),
-            Step("build", (cmake, "--build", str(build_dir), "-j", str(jobs), *make_args), src),
+            Step("build", (cmake, "--build", str(build_dir), "-j", values["jobs"], *make_args), src),
         ]
         if spec.install_target:
             steps.append(Step("install", (cmake, "--build", str(build_dir), "--target", spec.install_target), src))
@@ -92,12 +94,12 @@ def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, jobs: int
     if spec.kind == "make":
         make = require_tool("make", "make")
         steps = [Step("configure", (str(src / "configure"), *args), src)] if args else []
-        steps.append(Step("make", (make, f"-j{jobs}", *make_args), src))
+        steps.append(Step("make", (make, f"-j{values['jobs']}", *make_args), src))
         if spec.install_target:
             steps.append(Step("install", (make, spec.install_target, *make_args), src))
         return steps
     scons = require_tool("scons", "SCons (pip install scons)")
-    steps = [Step("scons", (scons, f"-j{jobs}", *args), src)]
+    steps = [Step("scons", (scons, f"-j{values['jobs']}", *args), src)]
     if spec.install_target:
         steps.append(Step("install", (scons, spec.install_target, *args), src))
     return steps
@@ -108,7 +110,7 @@ def build_root(recipe: Recipe, dirs: BuildDirs, work: Path) -> Path:
     return work / "cmake-build" if recipe.build.kind == "cmake" else dirs.src
 
 
-def cmake_toolchain(toolchain: Toolchain, sysroot: Path) -> str:
+def cmake_toolchain(toolchain: Toolchain, sysroot: Sysroot) -> str:
     """A CMake toolchain file for building wasm32-wasi code against `sysroot`."""
     return "\n".join([
         "set(CMAKE_SYSTEM_NAME WASI)",
@@ -118,7 +120,7 @@ def cmake_toolchain(toolchain: Toolchain, sysroot: Path) -> str:
         f"set(CMAKE_C_COMPILER_TARGET {TARGET})",
         f"set(CMAKE_AR {toolchain.ar} CACHE FILEPATH \"archiver\")",
         f"set(CMAKE_RANLIB {toolchain.ranlib} CACHE FILEPATH \"ranlib\")",
-        f"set(CMAKE_SYSROOT {sysroot})",
+        f"set(CMAKE_SYSROOT {sysroot.root})",
         "set(CMAKE_EXECUTABLE_SUFFIX .wasm)",
         "set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)",
         "set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)",

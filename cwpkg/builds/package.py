@@ -15,18 +15,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from cwpkg.fs.archive import write_archive
-from cwpkg.builds.environment import PREFIX, BuildDirs, build_environment
+from cwpkg.builds.environment import PREFIX, BuildDirs, build_environment, placeholders
 from cwpkg.builds.kinds import build_root, build_steps, refresh_config_scripts
-from cwpkg.errors import BuildError
-from cwpkg.places import ScratchDirectory, cache_dir, check_build_path
-from cwpkg.sources.patching import apply_patch
-from cwpkg.recipes.recipe import Recipe
-from cwpkg.recipes.book import RecipeBook
-from cwpkg.sources.cache import SourceCache
 from cwpkg.builds.staging import check_provides, normalize_stage
-from cwpkg.toolchain.detect import Toolchain
+from cwpkg.errors import BuildError
+from cwpkg.fs.archive import write_archive
 from cwpkg.fs.unpack import unpack
+from cwpkg.places import ScratchDirectory, cache_dir, check_build_path
+from cwpkg.recipes.book import RecipeBook
+from cwpkg.recipes.recipe import Recipe
+from cwpkg.sources.cache import SourceCache
+from cwpkg.sources.patching import apply_patch
+from cwpkg.sysroot.sysroot import Sysroot
+from cwpkg.toolchain.detect import Toolchain
 
 LOG_TAIL_LINES = 25
 
@@ -37,6 +38,7 @@ class BuildTree:
 
     dirs: BuildDirs
     root: Path  # the directory the build ran in: the source tree, or CMake's build directory
+    placeholders: dict[str, str]  # what the recipe's {placeholders} stand for in this build
     env: dict[str, str]
     log: Path
 
@@ -47,7 +49,7 @@ class PackageBuild:
     book: RecipeBook
     toolchain: Toolchain
     sources: SourceCache
-    sysroot: Path
+    sysroot: Sysroot
     jobs: int
     say: Callable[[str], None]
 
@@ -58,7 +60,7 @@ class PackageBuild:
             tree = self.build_tree(work, install=True)
             source_name = f"/usr/src/{recipe.name}-{recipe.version}"
             normalize_stage(recipe, tree.dirs.stage, [(tree.dirs.src, source_name), (work, f"{source_name}-build"),
-                                                      (self.sysroot, PREFIX)])
+                                                      (self.sysroot.root, PREFIX)])
             check_provides(recipe, tree.dirs.stage)
             return write_archive(tree.dirs.stage, archive)
 
@@ -75,9 +77,10 @@ class PackageBuild:
         if recipe.build.kind == "autotools":
             refresh_config_scripts(src)
         dirs = BuildDirs(src=src, destdir=work / "dest", sysroot=self.sysroot)
-        tree = BuildTree(dirs=dirs, root=build_root(recipe, dirs, work),
-                         env=build_environment(self.toolchain, recipe, dirs, self.jobs), log=work / "build.log")
-        for step in build_steps(recipe, self.toolchain, dirs, self.jobs, work):
+        values = placeholders(self.toolchain, recipe, dirs, self.jobs)
+        tree = BuildTree(dirs=dirs, root=build_root(recipe, dirs, work), placeholders=values,
+                         env=build_environment(self.toolchain, recipe, dirs, values), log=work / "build.log")
+        for step in build_steps(recipe, self.toolchain, dirs, values, work):
             if step.label != "install" or install:
                 self.say(f"{recipe.name}: {step.label}")
                 run_logged(recipe, step.label, list(step.argv), step.cwd, tree.env, tree.log)

@@ -8,11 +8,9 @@ from pathlib import Path
 
 from cwpkg.builds.environment import PREFIX
 from cwpkg.errors import BuildError
-from cwpkg.recipes.recipe import Recipe
-from cwpkg.toolchain.detect import TARGET
 from cwpkg.fs.tree_paths import is_clean_relative
-
-PC_DIR = Path("lib") / "pkgconfig"
+from cwpkg.recipes.recipe import Recipe
+from cwpkg.sysroot.layout import INCLUDE_DIR, LIB_DIR, PKG_CONFIG_DIR
 
 
 def normalize_stage(recipe: Recipe, stage: Path, build_paths: list[tuple[Path, str]]) -> None:
@@ -40,7 +38,7 @@ def normalize_stage(recipe: Recipe, stage: Path, build_paths: list[tuple[Path, s
 
 def _gather_pkgconfig(stage: Path) -> None:
     """Moves .pc files to lib/pkgconfig/ and makes them relocatable with ${pcfiledir}."""
-    target_dir = stage / PC_DIR
+    target_dir = stage / PKG_CONFIG_DIR
     for pc in sorted(stage.rglob("*.pc")):
         if pc.parent.name != "pkgconfig":
             continue
@@ -91,14 +89,14 @@ def check_provides(recipe: Recipe, stage: Path) -> None:
     """Everything the recipe says it provides must be in the package."""
     missing = []
     for lib in recipe.provides.libs:
-        if not (stage / "lib" / TARGET / f"lib{lib}.a").is_file():
-            missing.append(f"lib/{TARGET}/lib{lib}.a")
+        if not (stage / LIB_DIR / f"lib{lib}.a").is_file():
+            missing.append(f"{LIB_DIR}/lib{lib}.a")
     for header in recipe.provides.headers:
-        if not (stage / "include" / header).exists():
+        if not (stage / INCLUDE_DIR / header).exists():
             missing.append(f"include/{header}")
     for name in recipe.provides.pkgconfig:
-        if not (stage / PC_DIR / f"{name}.pc").is_file():
-            missing.append(f"{PC_DIR}/{name}.pc")
+        if not (stage / PKG_CONFIG_DIR / f"{name}.pc").is_file():
+            missing.append(f"{PKG_CONFIG_DIR}/{name}.pc")
     if missing:
         raise BuildError(
             f"{recipe.name}: the build did not install what {recipe.path.name} provides: {', '.join(missing)}",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from cwpkg.bindings.check import check_bindings
 from cwpkg.cli.context import Context
-from cwpkg.crystal.compiler import find_crystal
 from cwpkg.crystal.compat import compat_stdlib
+from cwpkg.crystal.compiler import find_crystal
 from cwpkg.errors import CheckFailed, UsageError
 from cwpkg.places import cache_dir
 

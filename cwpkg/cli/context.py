@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from cwpkg.errors import UsageError
-from cwpkg.places import BINARY_CACHE_VARIABLE, cache_dir, check_sysroot_location, default_sysroot, find_recipe_root
+from cwpkg.places import BINARY_CACHE_VARIABLE, cache_dir, find_recipe_root
+from cwpkg.sysroot.location import open_sysroot
 from cwpkg.sysroot.sysroot import Sysroot
 from cwpkg.toolchain.detect import Toolchain, detect_toolchain
 
@@ -56,10 +57,7 @@ class Context:
     @property
     def sysroot(self) -> Sysroot:
         if self._sysroot is None:
-            chosen = self.options.sysroot
-            root = Path(chosen).expanduser().resolve() if chosen else default_sysroot(self.recipe_root)
-            check_sysroot_location(root, self.recipe_root)
-            self._sysroot = Sysroot(root)
+            self._sysroot = open_sysroot(self.options.sysroot, self.recipe_root)
         return self._sysroot
 
     @property

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 from cwpkg.cli.context import Context
-from cwpkg.crystal.compiler import find_crystal
 from cwpkg.crystal.compat import compat_stdlib
-from cwpkg.link.tool_files import render_environment, sysroot_environment
+from cwpkg.crystal.compiler import find_crystal
 from cwpkg.errors import ToolchainError
+from cwpkg.link.tool_files import render_environment, sysroot_environment
 from cwpkg.places import cache_dir
 
 
@@ -21,6 +21,6 @@ def cmd_env(context: Context) -> int:
         context.say(f"cwpkg: no Crystal variables: {error}")
         compiler, stdlib = None, None
     choice = context.options.toolchain or os.environ.get("CWPKG_TOOLCHAIN")
-    variables = sysroot_environment(context.recipe_root, sysroot.root, toolchain, choice, compiler, stdlib)
+    variables = sysroot_environment(context.recipe_root, sysroot, toolchain, choice, compiler, stdlib)
     print(render_environment(variables, context.options.shell), end="")
     return 0

@@ -6,9 +6,9 @@ import os
 import signal
 import sys
 
-from cwpkg.cli.parser import build_parser, load_handler
-from cwpkg.cli.context import Context
 from cwpkg import interrupts
+from cwpkg.cli.context import Context
+from cwpkg.cli.parser import build_parser, load_handler
 from cwpkg.errors import CwpkgError, disk_full_error, is_disk_full
 from cwpkg.toolchain.probe_memo import keep_new_answers
 

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cwpkg.fs.atomic import write_text_atomically
-from cwpkg.testing.checks import require_all_passed, run_check
+from cwpkg.builds.package import PackageBuild
 from cwpkg.cli.context import Context
 from cwpkg.errors import BuildError, SysrootError, UsageError
-from cwpkg.places import check_output_path
+from cwpkg.fs.atomic import write_text_atomically
 from cwpkg.repro.bundle import install_bundle
 from cwpkg.repro.locking import locked_archives
-from cwpkg.builds.package import PackageBuild
-from cwpkg.toolchain.prebuilt import install_toolchain, load_toolchain_recipe
-from cwpkg.testing.suites import SuiteResult, describe_result, require_suites_ok, run_suite
-from cwpkg.testing.suite_report import render_report
+from cwpkg.sysroot.location import check_output_path
 from cwpkg.sysroot.sysroot import Sysroot
+from cwpkg.testing.checks import require_all_passed, run_check
+from cwpkg.testing.suite_report import render_report
+from cwpkg.testing.suites import (
+    SuiteResult,
+    describe_result,
+    require_suites_ok,
+    run_suite,
+)
 from cwpkg.toolchain.detect import detect_toolchain
+from cwpkg.toolchain.prebuilt import install_toolchain, load_toolchain_recipe
 
 
 def cmd_install(context: Context) -> int:
@@ -58,7 +63,7 @@ def cmd_test(context: Context) -> int:
     results, failed_builds = [], []
     with sysroot.locked(context.say, shared=True):
         for name in names:  # a suite that cannot be built is reported with the rest, not alone
-            build = PackageBuild(book.get(name), book, toolchain, sources, sysroot.root, options.jobs, context.say)
+            build = PackageBuild(book.get(name), book, toolchain, sources, sysroot, options.jobs, context.say)
             try:
                 results.append(run_suite(build, options.keep, context.say))
             except BuildError as error:
@@ -70,7 +75,7 @@ def cmd_test(context: Context) -> int:
     if options.report:
         print(report, end="")
     if options.report_file:
-        write_text_atomically(check_output_path(Path(options.report_file), context.sysroot.root, "--report-file"),
+        write_text_atomically(check_output_path(Path(options.report_file), context.sysroot, "--report-file"),
                               report)
     if failed_builds:
         raise BuildError("; ".join(error.message for error in failed_builds))
@@ -82,7 +87,7 @@ def _run_checks(context: Context, recipes, sysroot: Sysroot) -> int:
     toolchain = context.toolchain
     results = []
     for recipe in recipes:
-        result = run_check(recipe, context.book, toolchain, sysroot.root)
+        result = run_check(recipe, context.book, toolchain, sysroot)
         print(f"{'PASS' if result.passed else 'FAIL'} {recipe.name}: {result.detail}")
         results.append(result)
     require_all_passed(results)

@@ -13,9 +13,9 @@ import os
 from collections.abc import Callable
 
 from cwpkg import __version__
-from cwpkg.repro.ci_template import TEMPLATES
 from cwpkg.errors import EXIT_CODES
 from cwpkg.places import BINARY_CACHE_VARIABLE
+from cwpkg.repro.ci_template import TEMPLATES
 from cwpkg.repro.lockfile import LOCK_NAME
 from cwpkg.wasm.linkline import STACK_SIZE
 

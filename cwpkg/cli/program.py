@@ -8,11 +8,10 @@ import tempfile
 from pathlib import Path
 
 from cwpkg.cli.context import Context
-from cwpkg.crystal.compiler import find_crystal
-from cwpkg.crystal.compile import CrystalCompilation, program_kind
 from cwpkg.crystal.compat import compat_stdlib
+from cwpkg.crystal.compile import CrystalCompilation, program_kind
+from cwpkg.crystal.compiler import find_crystal
 from cwpkg.errors import UsageError
-from cwpkg.places import cache_dir, check_output_path
 from cwpkg.link.driver import (
     LinkOptions,
     LinkResult,
@@ -21,9 +20,11 @@ from cwpkg.link.driver import (
     plan_libraries,
     require_installed,
 )
+from cwpkg.places import cache_dir
+from cwpkg.sysroot.location import check_output_path
 from cwpkg.wasm.linkline import parse_link_arguments
-from cwpkg.wasm.runner import run_module
 from cwpkg.wasm.module import is_linked_program
+from cwpkg.wasm.runner import run_module
 
 
 def build_module(context: Context, source: Path, output: Path, link_options: LinkOptions) -> LinkResult:
@@ -61,7 +62,7 @@ def _start_compilation(context: Context, source: Path, work: Path) -> CrystalCom
     stdlib = compat_stdlib(compiler, context.recipe_root, cache_dir())
     patches = ", ".join(patch.name for patch in stdlib.patches) or "none"
     context.say(f"crystal {compiler.version} ({compiler.executable}); compat patches: {patches}")
-    return CrystalCompilation(compiler, stdlib, source, work, context.sysroot.root, context.options.release,
+    return CrystalCompilation(compiler, stdlib, source, work, context.sysroot, context.options.release,
                               context.options.passthrough)
 
 
@@ -73,7 +74,7 @@ def cmd_link(context: Context) -> int:
     options = context.options
     source = Path(options.program)
     output = check_output_path(Path(options.output) if options.output else source.with_suffix(".wasm"),
-                               context.sysroot.root, "-o")
+                               context.sysroot, "-o")
     link_options = LinkOptions(options.asyncify, options.optimize, options.strip, options.stack_size)
     result = build_module(context, source, output, link_options)
     summary = f"linked {result.output} ({result.output.stat().st_size} bytes) with {libraries_linked(result)}"

@@ -8,13 +8,14 @@ from cwpkg.cli.context import Context
 from cwpkg.errors import IntegrityError, UsageError
 from cwpkg.fs.atomic import write_text_atomically
 from cwpkg.fs.digest import file_sha256
-from cwpkg.places import check_output_path, scratch_directory
+from cwpkg.places import scratch_directory
 from cwpkg.repro.bundle import write_bundle
 from cwpkg.repro.ci_template import TEMPLATES
-from cwpkg.repro.locking import installed_lock_entries, locked_archives
 from cwpkg.repro.lockfile import read_lock, write_lock
+from cwpkg.repro.locking import installed_lock_entries, locked_archives
 from cwpkg.repro.verification import file_problems, lock_problems
 from cwpkg.sources.binary_cache import BinaryCache
+from cwpkg.sysroot.location import check_output_path
 
 
 def cmd_lock(context: Context) -> int:
@@ -22,7 +23,7 @@ def cmd_lock(context: Context) -> int:
     if options.all == bool(options.packages):
         raise UsageError("name the packages to lock, or use --all (not both)")
     names = context.book.names() if options.all else options.packages
-    path = check_output_path(context.lockfile, context.sysroot.root, "the lockfile")
+    path = check_output_path(context.lockfile, context.sysroot, "the lockfile")
     recipes = context.install(names, options.jobs)
     entries = {} if options.all or not path.exists() else {name: entry.fields for name, entry in read_lock(path).items()}
     entries.update(installed_lock_entries(context.book, context.toolchain, context.sysroot, recipes))
@@ -62,7 +63,7 @@ def cmd_bundle(context: Context) -> int:
     installed = sysroot.installed()
     if not installed:
         raise UsageError(f"nothing is installed in {sysroot.root}", hint="cwpkg install --all first")
-    output = check_output_path(Path(context.options.output), sysroot.root, "-o")
+    output = check_output_path(Path(context.options.output), sysroot, "-o")
     names = context.options.packages or sorted(installed)
     with sysroot.locked(context.say, shared=True), scratch_directory("bundle") as scratch:
         entries = installed_lock_entries(context.book, context.toolchain, sysroot, context.book.with_dependencies(names))
@@ -109,8 +110,7 @@ def _push(context: Context, cache: BinaryCache) -> int:
 def cmd_ci_template(context: Context) -> int:
     options = context.options
     default_path, text = TEMPLATES[options.system]
-    path = check_output_path(Path(options.output) if options.output else context.recipe_root / default_path,
-                             context.sysroot.root, "-o")
+    path = check_output_path(Path(options.output) if options.output else context.recipe_root / default_path, context.sysroot, "-o")
     if path.exists() and not options.force:
         raise UsageError(f"{path} exists", hint="use --force to replace it, or -o to write elsewhere")
     path.parent.mkdir(parents=True, exist_ok=True)

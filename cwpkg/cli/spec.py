@@ -6,8 +6,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from cwpkg.cli.program import build_module, libraries_linked
 from cwpkg.cli.context import Context
+from cwpkg.cli.program import build_module, libraries_linked
 from cwpkg.crystal.compiler import find_crystal
 from cwpkg.crystal.spec import (
     CrystalSourceTarball,
@@ -19,9 +19,9 @@ from cwpkg.crystal.spec import (
     write_driver,
 )
 from cwpkg.errors import UsageError
-from cwpkg.places import cache_dir
 from cwpkg.link.driver import LinkOptions
 from cwpkg.names import SHA256_RE
+from cwpkg.places import cache_dir
 from cwpkg.sources.cache import fetch_unpacked
 
 

@@ -6,17 +6,17 @@ import os
 import subprocess
 from pathlib import Path
 
-from cwpkg.crystal.compiler import CrystalCompiler
 from cwpkg.crystal.compat import CompatStdlib
+from cwpkg.crystal.compiler import CrystalCompiler
 from cwpkg.errors import ProgramError, UsageError
-from cwpkg.places import pkg_config_environment, sysroot_libdir
+from cwpkg.sysroot.sysroot import Sysroot
 from cwpkg.wasm.linkline import LinkLine, parse_link_line
 from cwpkg.wasm.module import is_linked_program, is_wasm
 
 CRYSTAL_TARGET = "wasm32-unknown-wasi"
 
 
-def crystal_environment(compiler: CrystalCompiler, stdlib: CompatStdlib, sysroot: Path) -> dict[str, str]:
+def crystal_environment(compiler: CrystalCompiler, stdlib: CompatStdlib, sysroot: Sysroot) -> dict[str, str]:
     """What the compiler must see: the patched stdlib, and the sysroot for libraries and pkg-config.
 
     With PKG_CONFIG_LIBDIR on the sysroot, the `pkg-config` that `@[Link(pkg_config: ...)]` runs finds
@@ -24,8 +24,8 @@ def crystal_environment(compiler: CrystalCompiler, stdlib: CompatStdlib, sysroot
     """
     return {
         "CRYSTAL_PATH": compiler.search_path_with(stdlib.path),
-        "CRYSTAL_LIBRARY_PATH": str(sysroot_libdir(sysroot)),
-        **pkg_config_environment(sysroot),
+        "CRYSTAL_LIBRARY_PATH": str(sysroot.lib_dir),
+        **sysroot.pkg_config_environment(),
     }
 
 
@@ -47,7 +47,7 @@ class CrystalCompilation:
     """`crystal build --cross-compile` of one program, running while the caller prepares the link."""
 
     def __init__(self, compiler: CrystalCompiler, stdlib: CompatStdlib, source: Path, workdir: Path,
-                 sysroot: Path, release: bool, flags: list[str]) -> None:
+                 sysroot: Sysroot, release: bool, flags: list[str]) -> None:
         # In the caller's directory, as `crystal build` would run: CRYSTAL_PATH's relative `lib` entry
         # (where shards installs dependencies) is looked up there, not beside the source.
         self.compiler, self.source, self.directory = compiler, source, Path.cwd()

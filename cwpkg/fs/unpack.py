@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from cwpkg.errors import UnsafeArchiveError
-from cwpkg.settings import environment_number
 from cwpkg.fs.tree_paths import parts_of, resolve_inside
+from cwpkg.settings import environment_number
 
 DEFAULT_SIZE_LIMIT = 4 << 30
 # Each entry costs a file system at least an inode and a block: entries count toward the size limit

@@ -14,22 +14,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cwpkg.errors import ProgramError, UsageError
+from cwpkg.sysroot.sysroot import Sysroot
 from cwpkg.toolchain.binaryen import (
     ASYNCIFY_MODULE,
     find_wasm_opt,
     run_wasm_opt,
     wasm_opt_arguments,
 )
-from cwpkg.errors import ProgramError, UsageError
-from cwpkg.places import sysroot_libdir
-from cwpkg.wasm.linkline import STACK_SIZE, LinkLine
-from cwpkg.sysroot.sysroot import Sysroot
 from cwpkg.toolchain.detect import Toolchain
+from cwpkg.wasm.linkline import STACK_SIZE, LinkLine
 from cwpkg.wasm.module import defined_symbols, imports
 
 if TYPE_CHECKING:  # the link driver starts the compiler before it reads recipes (see cli_program.py)
-    from cwpkg.recipes.recipe import Recipe
     from cwpkg.recipes.book import RecipeBook
+    from cwpkg.recipes.recipe import Recipe
 
 LIBC_RECIPE = "wasi-libc"
 
@@ -64,7 +63,7 @@ def library_providers(book: RecipeBook) -> dict[str, Recipe]:
 def plan_libraries(line: LinkLine, book: RecipeBook, sysroot: Sysroot) -> LibraryPlan:
     """Maps every -lNAME to the recipe providing it; the program's own -L directories come second."""
     providers = library_providers(book)
-    own_dirs = [Path(d) for d in line.library_dirs if Path(d).resolve() != sysroot_libdir(sysroot.root).resolve()]
+    own_dirs = [Path(d) for d in line.library_dirs if Path(d).resolve() != sysroot.lib_dir.resolve()]
     needed: list[str] = [LIBC_RECIPE]
     own: list[str] = []
     linked_from: dict[str, list[str]] = {}
@@ -112,9 +111,9 @@ def _defines_start(objects: list[str]) -> bool:
     return any("_start" in object_symbols(Path(path)) for path in objects)
 
 
-def wasm_ld_arguments(toolchain: Toolchain, sysroot: Path, line: LinkLine, plan: LibraryPlan, output: Path,
+def wasm_ld_arguments(toolchain: Toolchain, sysroot: Sysroot, line: LinkLine, plan: LibraryPlan, output: Path,
                       options: LinkOptions) -> list[str]:
-    libdir = sysroot_libdir(sysroot)
+    libdir = sysroot.lib_dir
     argv = [toolchain.wasm_ld]
     if not _defines_start(line.objects):
         argv.append(str(libdir / "crt1-command.o"))
@@ -140,7 +139,7 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".cwpkg-link-", dir=output.parent) as scratch:
         linked = Path(scratch) / "linked.wasm"
-        argv = wasm_ld_arguments(toolchain, sysroot.root, line, plan, linked, options)
+        argv = wasm_ld_arguments(toolchain, sysroot, line, plan, linked, options)
         result = subprocess.run(argv, capture_output=True, text=True)
         if result.returncode != 0:
             raise ProgramError(f"wasm-ld failed:\n{(result.stderr or result.stdout).strip()[-4000:]}",

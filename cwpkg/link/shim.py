@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 from cwpkg.errors import CwpkgError, UsageError
-from cwpkg.places import default_sysroot, find_recipe_root
 from cwpkg.link.driver import LinkOptions, link_program
-from cwpkg.wasm.linkline import parse_link_arguments
-from cwpkg.toolchain.probe_memo import keep_new_answers
+from cwpkg.places import find_recipe_root
 from cwpkg.recipes.book import RecipeBook
-from cwpkg.sysroot.sysroot import Sysroot
+from cwpkg.sysroot.location import open_sysroot
 from cwpkg.toolchain.detect import detect_toolchain
+from cwpkg.toolchain.probe_memo import keep_new_answers
+from cwpkg.wasm.linkline import parse_link_arguments
 
 
 def _say(message: str) -> None:
@@ -30,7 +30,7 @@ def main(arguments: list[str]) -> int:
         if line.output is None:
             raise UsageError("no -o OUTPUT among the arguments")
         book = RecipeBook(find_recipe_root())
-        sysroot = Sysroot(default_sysroot(book.root))
+        sysroot = open_sysroot(None, book.root)
         with sysroot.locked(_say, shared=True):
             link_program(detect_toolchain(), sysroot, book, line, Path(line.output), LinkOptions(), _say)
         keep_new_answers()

@@ -12,15 +12,14 @@ import shlex
 import sys
 from pathlib import Path
 
-from cwpkg.fs.atomic import write_text_atomically
 from cwpkg.builds.kinds import cmake_toolchain
-from cwpkg.crystal.compiler import CrystalCompiler
-from cwpkg.crystal.compile import crystal_environment
 from cwpkg.crystal.compat import CompatStdlib
-from cwpkg.places import pkg_config_environment
+from cwpkg.crystal.compile import crystal_environment
+from cwpkg.crystal.compiler import CrystalCompiler
+from cwpkg.fs.atomic import write_text_atomically
+from cwpkg.sysroot.sysroot import Sysroot
+from cwpkg.toolchain.detect import Toolchain
 from cwpkg.wasm.linkline import STACK_SIZE
-from cwpkg.sysroot.sysroot import STATE_DIR
-from cwpkg.toolchain.detect import TARGET, Toolchain
 
 # CMake knows no WASI platform: this one makes find_package/find_library look for static libraries
 # in the sysroot's lib/wasm32-wasi and name programs *.wasm, as wasi-sdk's own platform file does.
@@ -36,24 +35,20 @@ set(CMAKE_LIBRARY_ARCHITECTURE wasm32-wasi)
 """
 
 
-def env_directory(sysroot: Path) -> Path:
-    return sysroot / STATE_DIR / "env"
-
-
-def _wasm_ld_wrapper(recipe_root: Path, sysroot: Path, toolchain_choice: str | None) -> str:
-    settings = {"CWPKG_RECIPES": str(recipe_root), "CWPKG_SYSROOT": str(sysroot)}
+def _wasm_ld_wrapper(recipe_root: Path, sysroot: Sysroot, toolchain_choice: str | None) -> str:
+    settings = {"CWPKG_RECIPES": str(recipe_root), "CWPKG_SYSROOT": str(sysroot.root)}
     if toolchain_choice:
         settings["CWPKG_TOOLCHAIN"] = toolchain_choice
     assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in settings.items())
-    return (f"#!/bin/sh\n# Written by `cwpkg env`: links wasm32-wasi programs against {sysroot} as `cwpkg link` does.\n"
+    return (f"#!/bin/sh\n# Written by `cwpkg env`: links wasm32-wasi programs against {sysroot.root} as `cwpkg link` does.\n"
             f"{assignments} exec {shlex.quote(sys.executable)} -m cwpkg.link.shim \"$@\"\n")
 
 
-def _meson_cross_file(toolchain: Toolchain, sysroot: Path) -> str:
+def _meson_cross_file(toolchain: Toolchain, sysroot: Sysroot) -> str:
     def quoted(value: str) -> str:
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
-    c = ", ".join(quoted(part) for part in (toolchain.clang, f"--target={TARGET}", f"--sysroot={sysroot}"))
+    c = ", ".join(quoted(part) for part in toolchain.compiler(sysroot.root))
     runner = ", ".join(quoted(part) for part in (sys.executable, "-m", "cwpkg", "run", "--dir", "."))
     return "\n".join([
         "# Written by `cwpkg env`: meson setup --cross-file THIS build",
@@ -66,8 +61,8 @@ def _meson_cross_file(toolchain: Toolchain, sysroot: Path) -> str:
         f"exe_wrapper = [{runner}]",
         "",
         "[properties]",
-        f"sys_root = {quoted(str(sysroot))}",
-        f"pkg_config_libdir = {quoted(str(sysroot / 'lib' / 'pkgconfig'))}",
+        f"sys_root = {quoted(str(sysroot.root))}",
+        f"pkg_config_libdir = {quoted(str(sysroot.pkg_config_dir))}",
         "",
         "[built-in options]",
         f"c_link_args = ['-Wl,-z,stack-size={STACK_SIZE}']",
@@ -81,10 +76,10 @@ def _meson_cross_file(toolchain: Toolchain, sysroot: Path) -> str:
     ])
 
 
-def sysroot_environment(recipe_root: Path, sysroot: Path, toolchain: Toolchain, toolchain_choice: str | None,
+def sysroot_environment(recipe_root: Path, sysroot: Sysroot, toolchain: Toolchain, toolchain_choice: str | None,
                         compiler: CrystalCompiler | None, stdlib: CompatStdlib | None) -> dict[str, str]:
     """Writes the generated files; returns the variables, PATH as the directory to put in front."""
-    directory = env_directory(sysroot)
+    directory = sysroot.env_dir
     wrapper = directory / "bin" / "wasm-ld"
     wrapper.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomically(wrapper, _wasm_ld_wrapper(recipe_root, sysroot, toolchain_choice), mode=0o755)
@@ -101,9 +96,9 @@ def sysroot_environment(recipe_root: Path, sysroot: Path, toolchain: Toolchain, 
     variables = {"PATH": str(wrapper.parent)}
     if compiler is not None and stdlib is not None:
         variables.update(crystal_environment(compiler, stdlib, sysroot))
-    variables.update(pkg_config_environment(sysroot))
+    variables.update(sysroot.pkg_config_environment())
     variables.update({
-        "CC": f"{toolchain.clang} --target={TARGET} --sysroot={sysroot}",
+        "CC": " ".join(toolchain.compiler(sysroot.root)),
         "AR": toolchain.ar,
         "RANLIB": toolchain.ranlib,
         "NM": toolchain.nm,

@@ -15,7 +15,6 @@ import yaml
 from cwpkg.errors import RecipeError
 
 
-
 class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """The safe loader (libyaml's when PyYAML has it: several times faster) that refuses a key given
     twice in one mapping, where YAML itself would silently keep the last one."""

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from cwpkg.recipes.fields import FieldReader, load_yaml
 from cwpkg.names import NAME_RE, SHA256_RE, VERSION_RE, is_http_url
+from cwpkg.recipes.fields import FieldReader, load_yaml
 from cwpkg.recipes.suite_section import Suite, parse_suite
 
 BUILD_KINDS = ("autotools", "cmake", "make", "scons")

@@ -26,9 +26,6 @@ from cwpkg.recipes.fields import FieldReader
 # The build placeholders (recipe.PLACEHOLDERS) plus the directory the suite runs in and the link
 # flags for test programs.
 SUITE_EXTRA_PLACEHOLDERS = frozenset({"build", "test_ldflags", "source_archive", "checks"})
-# Upstream tests assume the 8 MiB stack a native Linux program gets; a wasm program's default stack is
-# 64 KiB, and overflowing it corrupts memory silently (there is no guard page).
-TEST_LDFLAGS = "-Wl,-z,stack-size=8388608"
 DEFAULT_TIMEOUT = 600
 
 

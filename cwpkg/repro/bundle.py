@@ -26,20 +26,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cwpkg.fs.archive import write_archive
-from cwpkg.fs.atomic import json_text
 from cwpkg.dependencies import DependencyCycle, dependency_order
 from cwpkg.errors import CwpkgError, IntegrityError, UsageError
-from cwpkg.places import scratch_directory, topmost_missing
-from cwpkg.repro.lockfile import LOCK_NAME, LockedPackage, describe_difference, read_lock, write_lock
-from cwpkg.sysroot.manifest import STATE_DIR, Manifest, manifest_from_json
-from cwpkg.sysroot.sysroot import Sysroot, entry_digest, tree_files
+from cwpkg.fs.archive import write_archive
+from cwpkg.fs.atomic import json_text
 from cwpkg.fs.unpack import unpack
+from cwpkg.places import scratch_directory, topmost_missing
+from cwpkg.repro.lockfile import (
+    LOCK_NAME,
+    LockedPackage,
+    describe_difference,
+    read_lock,
+    write_lock,
+)
 from cwpkg.repro.verification import file_problems
+from cwpkg.sysroot.layout import MANIFESTS_DIR, STATE_DIR
+from cwpkg.sysroot.manifest import Manifest, manifest_from_json
+from cwpkg.sysroot.sysroot import Sysroot, entry_digest, tree_files
 
 SUMS = f"{STATE_DIR}/SHA256SUMS"
 LOCK_IN_BUNDLE = f"{STATE_DIR}/{LOCK_NAME}"
-MANIFESTS = f"{STATE_DIR}/installed"
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,8 @@ def write_bundle(sysroot: Sysroot, lock_entries: dict[str, dict], output: Path, 
                 target.symlink_to(os.readlink(source))
             else:
                 shutil.copy2(source, target)
-        (tree / MANIFESTS).mkdir(parents=True, exist_ok=True)
-        (tree / MANIFESTS / f"{name}.json").write_text(json_text(manifest.to_json()))
+        (tree / MANIFESTS_DIR).mkdir(parents=True, exist_ok=True)
+        (tree / MANIFESTS_DIR / f"{name}.json").write_text(json_text(manifest.to_json()))
     write_lock(tree / LOCK_IN_BUNDLE, lock_entries)
     sums = [f"{digest}  {relative}" for relative, digest in tree_files(tree).items() if not digest.startswith("->")]
     (tree / SUMS).write_text("\n".join(sums) + "\n")
@@ -119,17 +125,17 @@ def _read_manifests(bundle: Path, tree: Path) -> dict[str, Manifest]:
     state = tree / STATE_DIR
     for entry in sorted(state.rglob("*")):
         relative = entry.relative_to(tree).as_posix()
-        if relative not in (SUMS, LOCK_IN_BUNDLE, MANIFESTS) and not (
-                entry.parent == tree / MANIFESTS and entry.suffix == ".json" and entry.is_file()):
+        if relative not in (SUMS, LOCK_IN_BUNDLE, MANIFESTS_DIR) and not (
+                entry.parent == tree / MANIFESTS_DIR and entry.suffix == ".json" and entry.is_file()):
             raise _fail(bundle, f"unexpected {relative}: a bundle's {STATE_DIR}/ holds only manifests, "
                                 "its lock and its checksums")
     manifests = {}
-    for path in sorted((tree / MANIFESTS).glob("*.json")):
+    for path in sorted((tree / MANIFESTS_DIR).glob("*.json")):
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise _fail(bundle, f"{MANIFESTS}/{path.name} is not JSON: {error}") from None
-        manifests[path.stem] = manifest_from_json(document, path.stem, f"{bundle}: {MANIFESTS}/{path.name}")
+            raise _fail(bundle, f"{MANIFESTS_DIR}/{path.name} is not JSON: {error}") from None
+        manifests[path.stem] = manifest_from_json(document, path.stem, f"{bundle}: {MANIFESTS_DIR}/{path.name}")
     return manifests
 
 

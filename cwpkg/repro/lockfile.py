@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cwpkg.errors import RecipeError, UsageError
 from cwpkg.fs.atomic import json_text, write_text_atomically
 from cwpkg.fs.digest import value_sha256
-from cwpkg.errors import RecipeError, UsageError
 from cwpkg.names import NAME_RE, SHA256_RE
 
 if TYPE_CHECKING:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
 from cwpkg.fs.digest import file_sha256
 from cwpkg.repro.lockfile import LockedPackage
-from cwpkg.sysroot.manifest import STATE_DIR, Manifest
+from cwpkg.sysroot.layout import STATE_DIR
+from cwpkg.sysroot.manifest import Manifest
 from cwpkg.sysroot.sysroot import Sysroot, entry_digest
 
 # Files of the sysroot directory that belong to no package: cwpkg's state, and the README that a

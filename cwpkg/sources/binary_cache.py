@@ -23,12 +23,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cwpkg.errors import FetchError, UsageError
 from cwpkg.fs.atomic import copy_atomically, json_text, write_text_atomically
 from cwpkg.fs.digest import file_sha256
-from cwpkg.sources.download import Downloader, DownloadFailed, redact
-from cwpkg.errors import FetchError, UsageError
 from cwpkg.names import NAME_RE, SHA256_RE, is_http_url
 from cwpkg.places import BINARY_CACHE_VARIABLE
+from cwpkg.sources.download import Downloader, DownloadFailed, redact
 
 if TYPE_CHECKING:
     import requests

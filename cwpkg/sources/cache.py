@@ -10,13 +10,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from cwpkg.sources.debian_mirror import archive_bases
-from cwpkg.fs.digest import file_sha256
-from cwpkg.sources.download import Downloader, DownloadFailed, redact
 from cwpkg.errors import FetchError
+from cwpkg.fs.digest import file_sha256
+from cwpkg.fs.unpack import unpack
 from cwpkg.places import remove_empty_directories, topmost_missing
 from cwpkg.recipes.recipe import Source
-from cwpkg.fs.unpack import unpack
+from cwpkg.sources.debian_mirror import archive_bases
+from cwpkg.sources.download import Downloader, DownloadFailed, redact
 
 
 class Fetchable(Protocol):

@@ -13,12 +13,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cwpkg.fs.atomic import write_json_atomically
 from cwpkg.errors import IntegrityError
-from cwpkg.names import SHA256_RE
+from cwpkg.fs.atomic import write_json_atomically
 from cwpkg.fs.tree_paths import is_clean_relative
+from cwpkg.names import SHA256_RE
+from cwpkg.sysroot.layout import STATE_DIR
 
-STATE_DIR = ".cwpkg"  # cwpkg's own state in a sysroot; no package may own anything below it
 DIGEST = re.compile(r"[0-9a-f]{64}|-> .+", re.S)  # a file's sha256, or '-> target' for a symlink
 
 

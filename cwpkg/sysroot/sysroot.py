@@ -1,9 +1,6 @@
 """The sysroot: installed files, one manifest per package, and transactional changes.
 
-Layout (wasi-sdk-like): include/, lib/wasm32-wasi/, lib/pkgconfig/, share/; cwpkg's own state lives in
-`.cwpkg/`: `installed/NAME.json` (manifests), `archives/NAME.tar.gz` (the archive each installed
-package came from), `builds/` (what the build engine last built), `tx/` (open transactions),
-`downloads/` (archives arriving from a binary cache), `lock`.
+Where everything is: layout.py.
 
 Installing or removing a package is a transaction with a journal. The new files and archive are
 prepared inside the transaction's directory; then the journal is written, old files are moved into
@@ -29,15 +26,22 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from cwpkg.fs.atomic import TEMPORARY_SUFFIX, write_json_atomically
-from cwpkg.fs.digest import file_sha256
 from cwpkg.errors import IntegrityError, SysrootError
 from cwpkg.faults import checkpoint
-from cwpkg.places import remove_empty_directories
-from cwpkg.sysroot.manifest import STATE_DIR, Manifest, is_package_path, manifest_from_json, read_manifest, write_manifest
-from cwpkg.names import NAME_RE
+from cwpkg.fs.atomic import TEMPORARY_SUFFIX, write_json_atomically
+from cwpkg.fs.digest import file_sha256
 from cwpkg.fs.tree_paths import resolve_inside
 from cwpkg.fs.unpack import unpack
+from cwpkg.names import NAME_RE
+from cwpkg.places import remove_empty_directories
+from cwpkg.sysroot.layout import STATE_DIR, SysrootLayout
+from cwpkg.sysroot.manifest import (
+    Manifest,
+    is_package_path,
+    manifest_from_json,
+    read_manifest,
+    write_manifest,
+)
 
 COMMITTED = "committed"
 
@@ -98,27 +102,8 @@ def tree_files(root: Path) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-class Sysroot:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.state = root / STATE_DIR
-        self.manifests = self.state / "installed"
-        self.archives = self.state / "archives"
-        self.builds = self.state / "builds"
-        self.downloads = self.state / "downloads"
-        self.transactions = self.state / "tx"
-
+class Sysroot(SysrootLayout):
     # -- queries ---------------------------------------------------------------------------------
-
-    def manifest_path(self, name: str) -> Path:
-        return self.manifests / f"{name}.json"
-
-    def archive_path(self, name: str) -> Path:
-        return self.archives / f"{name}.tar.gz"
-
-    def build_path(self, name: str) -> Path:
-        """Where the build engine writes `name`'s archive; installing copies it into the transaction."""
-        return self.builds / f"{name}.tar.gz"
 
     def manifest(self, name: str) -> Manifest | None:
         path = self.manifest_path(name)

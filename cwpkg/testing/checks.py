@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 from cwpkg.errors import CheckFailed
 from cwpkg.places import scratch_directory
-from cwpkg.recipes.recipe import Recipe
 from cwpkg.recipes.book import RecipeBook
+from cwpkg.recipes.recipe import Recipe
+from cwpkg.sysroot.sysroot import Sysroot
+from cwpkg.toolchain.detect import Toolchain
 from cwpkg.wasm.runner import run_module
-from cwpkg.toolchain.detect import TARGET, Toolchain
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,14 @@ class CheckResult:
     detail: str
 
 
-def run_check(recipe: Recipe, book: RecipeBook, toolchain: Toolchain, sysroot: Path) -> CheckResult:
+def run_check(recipe: Recipe, book: RecipeBook, toolchain: Toolchain, sysroot: Sysroot) -> CheckResult:
     test = recipe.test
     assert test is not None
     program = book.test_program_path(recipe)
     with scratch_directory(f"check-{recipe.name}") as scratch:
         module = scratch / f"{recipe.name}-check.wasm"
-        cflags = [flag.format(sysroot=sysroot) for flag in test.cflags]
-        compile_argv = [toolchain.clang, f"--target={TARGET}", f"--sysroot={sysroot}", "-O2", *cflags,
+        cflags = [flag.format(sysroot=sysroot.root) for flag in test.cflags]
+        compile_argv = [*toolchain.compiler(sysroot.root), "-O2", *cflags,
                         str(program), "-o", str(module), *test.libs]
         compiled = subprocess.run(compile_argv, capture_output=True, text=True)
         if compiled.returncode != 0:

@@ -16,18 +16,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cwpkg.builds.environment import placeholders
-from cwpkg.errors import BuildError, CheckFailed
 from cwpkg.builds.package import BuildTree, PackageBuild, run_logged, work_directory
+from cwpkg.errors import BuildError, CheckFailed
 from cwpkg.recipes.recipe import Recipe
-from cwpkg.recipes.suite_section import TEST_LDFLAGS, Suite
+from cwpkg.recipes.suite_section import Suite
 from cwpkg.wasm.host_command import (
     TIMEOUT_MARKER,
     TIMEOUT_VARIABLE,
     TRAP_MARKER,
     wrapper_script,
 )
+from cwpkg.wasm.linkline import STACK_SIZE
 from cwpkg.wasm.module import is_linked_program
+
+# {test_ldflags}: upstream tests assume the 8 MiB stack a native Linux program gets, as `cwpkg link`
+# gives; a wasm program's default stack is 64 KiB, and overflowing it corrupts memory silently.
+TEST_LDFLAGS = f"-Wl,-z,stack-size={STACK_SIZE}"
 
 DETAIL_LINES = 12
 SKIP_EXIT_CODE = 77  # automake's convention for "this test does not apply here"
@@ -67,7 +71,7 @@ def run_suite(build: PackageBuild, keep: bool, say: Callable[[str], None]) -> Su
     assert suite is not None
     with work_directory(f"test-{recipe.name}", keep) as work:
         tree = build.build_tree(work, install=False)
-        values = {**placeholders(build.toolchain, recipe, tree.dirs, build.jobs), "build": str(tree.root),
+        values = {**tree.placeholders, "build": str(tree.root),
                   "test_ldflags": TEST_LDFLAGS, "source_archive": str(build.sources.fetch(recipe)[1]),
                   "checks": str(build.book.recipes_dir / "checks")}
         env = {**tree.env, TIMEOUT_VARIABLE: str(suite.timeout)}

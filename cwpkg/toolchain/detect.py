@@ -15,8 +15,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cwpkg.fs.digest import file_sha256, value_sha256
 from cwpkg.errors import ToolchainError
+from cwpkg.fs.digest import file_sha256, value_sha256
 from cwpkg.toolchain.probe_memo import remembered
 
 MIN_LLVM = 16  # wasm-ld defines __stack_low/__stack_high from LLVM 16 on; bdwgc's port relies on them
@@ -54,6 +54,11 @@ class Toolchain:
     def identity(self) -> str:
         """Changes whenever any tool's version or the builtins library changes."""
         return value_sha256(self.fingerprint)
+
+    def compiler(self, sysroot: Path) -> list[str]:
+        """The C compiler for wasm32-wasi against `sysroot`'s headers and libraries: every compile cwpkg
+        runs or hands to a build starts with this."""
+        return [self.clang, f"--target={TARGET}", f"--sysroot={sysroot}"]
 
     def describe(self) -> str:
         lines = [f"toolchain: {self.origin}"]

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cwpkg.errors import UsageError
-from cwpkg.recipes.fields import FieldReader, load_yaml
 from cwpkg.names import NAME_RE, SHA256_RE, VERSION_RE
+from cwpkg.recipes.fields import FieldReader, load_yaml
 from cwpkg.recipes.recipe import Source
 from cwpkg.sources.cache import SourceCache, fetch_unpacked
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cwpkg.fs.atomic import write_text_atomically
 from cwpkg.errors import UsageError
+from cwpkg.fs.atomic import write_text_atomically
 from cwpkg.places import cache_dir
 from cwpkg.wasm.module import MalformedWasm, function_exports
 

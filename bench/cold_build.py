@@ -27,9 +27,9 @@ sys.path.insert(0, str(REPO))
 
 from cwpkg.builds.environment import PREFIX, BuildDirs, build_environment, placeholders  # noqa: E402
 from cwpkg.builds.kinds import build_steps  # noqa: E402
-from cwpkg.sources.download import Downloader  # noqa: E402
 from cwpkg.recipes.book import RecipeBook  # noqa: E402
 from cwpkg.sources.cache import SourceCache  # noqa: E402
+from cwpkg.sources.download import Downloader  # noqa: E402
 from cwpkg.sysroot.sysroot import Sysroot  # noqa: E402
 from cwpkg.toolchain.detect import detect_toolchain  # noqa: E402
 

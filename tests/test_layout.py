@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 from helpers import REPO
@@ -27,7 +28,7 @@ RANKS: dict[str, int] = {
 def _package_of(module: str) -> str:
     """'cwpkg.builds.engine' -> 'builds'; a top-level module ('cwpkg.errors') is the base, ''."""
     parts = module.split(".")
-    return parts[1] if len(parts) > 2 and parts[1] in RANKS else ""
+    return parts[1] if len(parts) >= 2 and parts[1] in RANKS else ""
 
 
 def _module_name(path: Path) -> str:
@@ -36,16 +37,33 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def _front_door(package: str) -> dict[str, str]:
+    """What a stage package's __init__ offers: name -> module (its OFFERS)."""
+    tree = ast.parse((PACKAGE / package / "__init__.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "OFFERS" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return {}
+
+
 def _imports(path: Path) -> set[str]:
-    """The cwpkg modules that a file imports (`from cwpkg.x import y` counts y when it is a module)."""
+    """The cwpkg modules that a file imports: `from cwpkg.x import y` counts y when it is a module,
+    and a name from a package's front door counts the module the front door takes it from."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "cwpkg":
+            parts = node.module.split(".")
+            offers = _front_door(parts[1]) if len(parts) == 2 and parts[1] in RANKS else {}
             for alias in node.names:
                 candidate = f"{node.module}.{alias.name}"
                 is_module = (REPO / Path(*candidate.split("."))).with_suffix(".py").exists() or \
                     (REPO / Path(*candidate.split("."))).is_dir()
-                found.add(candidate if is_module else node.module)
+                if is_module:
+                    found.add(candidate)
+                elif alias.name in offers:
+                    found.add(f"{node.module}.{offers[alias.name]}")
+                else:
+                    found.add(node.module)
         elif isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "cwpkg"}
     return found
@@ -58,6 +76,12 @@ def _graph() -> dict[str, set[str]]:
 def test_every_package_has_a_rank():
     packages = {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists()}
     assert packages == set(RANKS)
+
+
+def test_front_doors_offer_what_their_modules_define():
+    for package in RANKS:
+        for name, module in _front_door(package).items():
+            assert hasattr(importlib.import_module(f"cwpkg.{package}.{module}"), name), f"cwpkg.{package}: {name}"
 
 
 def test_imports_point_down_the_pipeline():

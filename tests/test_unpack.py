@@ -12,7 +12,7 @@ import pytest
 from helpers import make_tarball
 
 from cwpkg.errors import UnsafeArchiveError
-from cwpkg.fs.unpack import unpack
+from cwpkg.fs.unpacking import unpack
 
 
 def tar_with(entries: list[tarfile.TarInfo], contents: dict[str, bytes] | None = None, mode: str = "w:gz") -> bytes:

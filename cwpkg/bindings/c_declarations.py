@@ -21,11 +21,9 @@ from pathlib import Path
 
 from cwpkg.bindings.probe import ProbeModule
 from cwpkg.errors import ToolchainError
-from cwpkg.sysroot.layout import PKG_CONFIG_DIR
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.toolchain.detect import INSTALL_HINT, Toolchain
-from cwpkg.toolchain.tools import run_tool
-from cwpkg.wasm.module import FunctionType, object_function_types
+from cwpkg.sysroot import PKG_CONFIG_DIR, Sysroot
+from cwpkg.toolchain import INSTALL_HINT, Toolchain, run_tool
+from cwpkg.wasm import FunctionType, object_function_types
 
 # What the headers need defined to declare everything the packages provide: wasi-libc's emulation
 # libraries (the recipe builds them; their headers refuse to be used without these), and every code

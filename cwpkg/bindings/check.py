@@ -51,11 +51,10 @@ from cwpkg.bindings.crystal_declarations import (
     scan_stdlib,
     struct_key,
 )
-from cwpkg.crystal.compiler import CrystalCompiler
-from cwpkg.crystal.libs import LibDeclarations, LibField, LibFun, Where
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.toolchain.detect import Toolchain
-from cwpkg.wasm.module import FunctionType
+from cwpkg.crystal import CrystalCompiler, LibDeclarations, LibField, LibFun, Where
+from cwpkg.sysroot import Sysroot
+from cwpkg.toolchain import Toolchain
+from cwpkg.wasm import FunctionType
 
 CALL = re.compile(r"(Lib\w+)\.(\w+)\s*$")
 CALL_WITHOUT_PARENS = re.compile(r"(Lib\w+)\.(\w+)[ \t]+(?!=)(.*)$")

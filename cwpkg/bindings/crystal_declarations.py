@@ -24,12 +24,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cwpkg.bindings.probe import ProbeModule
-from cwpkg.crystal.compile import CRYSTAL_TARGET
-from cwpkg.crystal.compiler import INSTALL_HINT, CrystalCompiler
-from cwpkg.crystal.libs import LibDeclarations, Where, scan_file, split_top_level
+from cwpkg.crystal import (
+    CRYSTAL_TARGET,
+    INSTALL_HINT,
+    CrystalCompiler,
+    LibDeclarations,
+    Where,
+    scan_file,
+    split_top_level,
+)
 from cwpkg.errors import ProgramError, ToolchainError
-from cwpkg.toolchain.detect import Toolchain
-from cwpkg.wasm.module import FunctionType, object_function_types
+from cwpkg.toolchain import Toolchain
+from cwpkg.wasm import FunctionType, object_function_types
 
 # The lib_c directory the compiler adds to CRYSTAL_PATH for CRYSTAL_TARGET: lib_c/<architecture>-<os>.
 LIB_C_DIR = "wasm32-wasi"

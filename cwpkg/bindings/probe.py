@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from cwpkg.errors import ToolchainError
-from cwpkg.toolchain.detect import INSTALL_HINT, Toolchain
+from cwpkg.toolchain import INSTALL_HINT, Toolchain
 
 
 class ProbeModule:

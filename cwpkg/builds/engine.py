@@ -21,15 +21,11 @@ from cwpkg import interrupts
 from cwpkg.builds.identity import BuildInputs, plan_build_inputs
 from cwpkg.builds.package import PackageBuild
 from cwpkg.errors import BuildError, CwpkgError, IntegrityError, is_disk_full
-from cwpkg.fs.atomic import json_text
-from cwpkg.fs.digest import file_sha256
-from cwpkg.recipes.book import RecipeBook
-from cwpkg.recipes.recipe import Recipe
-from cwpkg.sources.binary_cache import BinaryCache, verified_archive
-from cwpkg.sources.cache import SourceCache
-from cwpkg.sysroot.manifest import Manifest
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.toolchain.detect import Toolchain
+from cwpkg.fs import file_sha256, json_text
+from cwpkg.recipes import Recipe, RecipeBook
+from cwpkg.sources import BinaryCache, SourceCache, verified_archive
+from cwpkg.sysroot import Manifest, Sysroot
+from cwpkg.toolchain import Toolchain
 
 SCONSTRUCT = Path(__file__).with_name("SConstruct")
 

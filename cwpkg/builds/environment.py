@@ -12,11 +12,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cwpkg.fs.archive import SOURCE_DATE_EPOCH
-from cwpkg.recipes.recipe import Recipe
-from cwpkg.sysroot.layout import INCLUDE_DIR, LIB_DIR
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.toolchain.detect import Toolchain
+from cwpkg.fs import SOURCE_DATE_EPOCH
+from cwpkg.recipes import Recipe
+from cwpkg.sysroot import INCLUDE_DIR, LIB_DIR, Sysroot
+from cwpkg.toolchain import Toolchain
 
 PREFIX = "/wasi-sysroot"
 LIBDIR = f"{PREFIX}/{LIB_DIR}"

@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cwpkg.fs.digest import file_sha256, value_sha256
-from cwpkg.recipes.book import RecipeBook
-from cwpkg.recipes.recipe import Recipe
-from cwpkg.toolchain.detect import Toolchain
+from cwpkg.fs import file_sha256, value_sha256
+from cwpkg.recipes import Recipe, RecipeBook
+from cwpkg.toolchain import Toolchain
 
 # Bump when a change to cwpkg changes what a build produces (flags, layout, archive format).
 BUILD_LOGIC_VERSION = 2

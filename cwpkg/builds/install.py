@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from cwpkg.builds.engine import InstallRun
 from cwpkg.errors import FetchError
 from cwpkg.places import topmost_missing
-from cwpkg.recipes.book import RecipeBook
-from cwpkg.recipes.recipe import Recipe
-from cwpkg.sources.binary_cache import BinaryCache
-from cwpkg.sources.cache import SourceCache
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.toolchain.detect import Toolchain
+from cwpkg.recipes import Recipe, RecipeBook
+from cwpkg.sources import BinaryCache, SourceCache
+from cwpkg.sysroot import Sysroot
+from cwpkg.toolchain import Toolchain
 
 
 @dataclass(frozen=True)

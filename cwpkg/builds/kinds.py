@@ -9,10 +9,9 @@ from pathlib import Path
 
 from cwpkg.builds.environment import INCLUDEDIR, LIBDIR, PREFIX, BuildDirs
 from cwpkg.errors import ToolchainError
-from cwpkg.recipes.recipe import Recipe
-from cwpkg.sysroot.layout import LIB_DIR
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.toolchain.detect import TARGET, Toolchain
+from cwpkg.recipes import Recipe
+from cwpkg.sysroot import LIB_DIR, Sysroot
+from cwpkg.toolchain import TARGET, Toolchain
 
 CONFIG_AUX_DIRS = ("/usr/share/misc", "/usr/share/automake-*", "/usr/share/libtool/build-aux",
                    "/usr/local/share/automake-*", "/opt/homebrew/share/automake-*")

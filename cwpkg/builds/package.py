@@ -19,15 +19,12 @@ from cwpkg.builds.environment import PREFIX, BuildDirs, build_environment, place
 from cwpkg.builds.kinds import build_root, build_steps, refresh_config_scripts
 from cwpkg.builds.staging import check_provides, normalize_stage
 from cwpkg.errors import BuildError
-from cwpkg.fs.archive import write_archive
-from cwpkg.fs.unpack import unpack
+from cwpkg.fs import unpack, write_archive
 from cwpkg.places import ScratchDirectory, cache_dir, check_build_path
-from cwpkg.recipes.book import RecipeBook
-from cwpkg.recipes.recipe import Recipe
-from cwpkg.sources.cache import SourceCache
-from cwpkg.sources.patching import apply_patch
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.toolchain.detect import Toolchain
+from cwpkg.recipes import Recipe, RecipeBook
+from cwpkg.sources import SourceCache, apply_patch
+from cwpkg.sysroot import Sysroot
+from cwpkg.toolchain import Toolchain
 
 LOG_TAIL_LINES = 25
 

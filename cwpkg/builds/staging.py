@@ -8,9 +8,9 @@ from pathlib import Path
 
 from cwpkg.builds.environment import PREFIX
 from cwpkg.errors import BuildError
-from cwpkg.fs.tree_paths import is_clean_relative
-from cwpkg.recipes.recipe import Recipe
-from cwpkg.sysroot.layout import INCLUDE_DIR, LIB_DIR, PKG_CONFIG_DIR
+from cwpkg.fs import is_clean_relative
+from cwpkg.recipes import Recipe
+from cwpkg.sysroot import INCLUDE_DIR, LIB_DIR, PKG_CONFIG_DIR
 
 
 def normalize_stage(recipe: Recipe, stage: Path, build_paths: list[tuple[Path, str]]) -> None:

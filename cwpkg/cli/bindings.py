@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cwpkg.bindings.check import check_bindings
+from cwpkg.bindings import check_bindings
 from cwpkg.cli.context import Context
-from cwpkg.crystal.compat import compat_stdlib
-from cwpkg.crystal.compiler import find_crystal
+from cwpkg.crystal import compat_stdlib, find_crystal
 from cwpkg.errors import CheckFailed, UsageError
 from cwpkg.places import cache_dir
 

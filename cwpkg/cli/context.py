@@ -10,18 +10,15 @@ from typing import TYPE_CHECKING, TextIO
 
 from cwpkg.errors import UsageError
 from cwpkg.places import BINARY_CACHE_VARIABLE, cache_dir, find_recipe_root
-from cwpkg.sysroot.location import open_sysroot
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.toolchain.detect import Toolchain, detect_toolchain
+from cwpkg.sysroot import Sysroot, open_sysroot
+from cwpkg.toolchain import Toolchain, detect_toolchain
 
 # Recipes (YAML), downloads and the build engine are imported when first used: `cwpkg link` starts the
 # compiler first.
 if TYPE_CHECKING:
-    from cwpkg.recipes.book import RecipeBook
-    from cwpkg.recipes.recipe import Recipe
-    from cwpkg.sources.binary_cache import BinaryCache
-    from cwpkg.sources.cache import SourceCache
-    from cwpkg.sources.download import Downloader
+    from cwpkg.link import LinkOptions, ProgramOptions
+    from cwpkg.recipes import Recipe, RecipeBook
+    from cwpkg.sources import BinaryCache, Downloader, SourceCache
 
 
 class Context:
@@ -49,7 +46,7 @@ class Context:
     @property
     def book(self) -> RecipeBook:
         if self._book is None:
-            from cwpkg.recipes.book import RecipeBook
+            from cwpkg.recipes import RecipeBook
 
             self._book = RecipeBook(self.recipe_root)
         return self._book
@@ -74,24 +71,31 @@ class Context:
     @property
     def lockfile(self) -> Path:
         """The lockfile in use: the one named, else the one beside the recipes."""
-        from cwpkg.repro.lockfile import LOCK_NAME
+        from cwpkg.repro import LOCK_NAME
 
         chosen = self.chosen_lockfile
         return Path(chosen).resolve() if chosen else self.recipe_root / LOCK_NAME
 
+    def program_options(self, link: LinkOptions | None = None) -> ProgramOptions:
+        """How `link` and `spec` build a program: --release, --no-install, the flags after `--`."""
+        from cwpkg.link import LinkOptions, ProgramOptions
+
+        return ProgramOptions(link=link or LinkOptions(), release=self.options.release,
+                              flags=tuple(self.options.passthrough), install_missing=not self.options.no_install)
+
     def downloader(self) -> Downloader:
-        from cwpkg.sources.download import Downloader
+        from cwpkg.sources import Downloader
 
         return Downloader(quiet=self.quiet)
 
     def source_cache(self) -> SourceCache:
-        from cwpkg.sources.cache import SourceCache
+        from cwpkg.sources import SourceCache
 
         return SourceCache(cache_dir(), self.downloader())
 
     def binary_cache(self, required: bool = False) -> BinaryCache | None:
         """The binary cache CWPKG_BINARY_CACHE names; `required`: none configured is an error."""
-        from cwpkg.sources.binary_cache import binary_cache_from_environment
+        from cwpkg.sources import binary_cache_from_environment
 
         cache = binary_cache_from_environment(self.downloader())
         if cache is None and required:
@@ -104,7 +108,7 @@ class Context:
                 build: bool = True) -> list[Recipe]:
         """Installs `requested` and their dependencies (returned, dependencies first) and prints a summary
         line to `summary_to` (stderr where stdout belongs to a program's output)."""
-        from cwpkg.builds.install import install_packages
+        from cwpkg.builds import install_packages
 
         report = install_packages(
             self.book, self.toolchain, self.sysroot, self.source_cache(), requested,

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 
 from cwpkg.cli.context import Context
-from cwpkg.crystal.compat import compat_stdlib
-from cwpkg.crystal.compiler import find_crystal
+from cwpkg.crystal import compat_stdlib, find_crystal
 from cwpkg.errors import ToolchainError
-from cwpkg.link.tool_files import render_environment, sysroot_environment
+from cwpkg.link import render_environment, sysroot_environment
 from cwpkg.places import cache_dir
 
 

@@ -10,7 +10,7 @@ from cwpkg import interrupts
 from cwpkg.cli.context import Context
 from cwpkg.cli.parser import build_parser, load_handler
 from cwpkg.errors import CwpkgError, disk_full_error, is_disk_full
-from cwpkg.toolchain.probe_memo import keep_new_answers
+from cwpkg.toolchain import keep_new_answers
 
 
 def main(argv: list[str] | None = None) -> int:

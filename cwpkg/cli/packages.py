@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cwpkg.builds.package import PackageBuild
+from cwpkg.builds import PackageBuild
 from cwpkg.cli.context import Context
 from cwpkg.errors import BuildError, SysrootError, UsageError
-from cwpkg.fs.atomic import write_text_atomically
-from cwpkg.repro.bundle import install_bundle
-from cwpkg.repro.locking import locked_archives
-from cwpkg.sysroot.location import check_output_path
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.testing.checks import require_all_passed, run_check
-from cwpkg.testing.suite_report import render_report
-from cwpkg.testing.suites import (
+from cwpkg.fs import write_text_atomically
+from cwpkg.repro import install_bundle, locked_archives
+from cwpkg.sysroot import Sysroot, check_output_path
+from cwpkg.testing import (
     SuiteResult,
     describe_result,
+    render_report,
+    require_all_passed,
     require_suites_ok,
+    run_check,
     run_suite,
 )
-from cwpkg.toolchain.detect import detect_toolchain
-from cwpkg.toolchain.prebuilt import install_toolchain, load_toolchain_recipe
+from cwpkg.toolchain import detect_toolchain, install_toolchain, load_toolchain_recipe
 
 
 def cmd_install(context: Context) -> int:

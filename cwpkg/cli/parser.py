@@ -15,9 +15,8 @@ from collections.abc import Callable
 from cwpkg import __version__
 from cwpkg.errors import EXIT_CODES
 from cwpkg.places import BINARY_CACHE_VARIABLE
-from cwpkg.repro.ci_template import TEMPLATES
-from cwpkg.repro.lockfile import LOCK_NAME
-from cwpkg.wasm.linkline import STACK_SIZE
+from cwpkg.repro import LOCK_NAME, TEMPLATES
+from cwpkg.wasm import STACK_SIZE
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in sorted(EXIT_CODES.items()))
 

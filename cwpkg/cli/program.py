@@ -4,70 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from cwpkg.cli.context import Context
-from cwpkg.crystal.compat import compat_stdlib
-from cwpkg.crystal.compile import CrystalCompilation, program_kind
-from cwpkg.crystal.compiler import find_crystal
 from cwpkg.errors import UsageError
-from cwpkg.link.driver import (
-    LinkOptions,
-    LinkResult,
-    link_program,
-    object_symbols,
-    plan_libraries,
-    require_installed,
-)
-from cwpkg.places import cache_dir
-from cwpkg.sysroot.location import check_output_path
-from cwpkg.wasm.linkline import parse_link_arguments
-from cwpkg.wasm.module import is_linked_program
-from cwpkg.wasm.runner import run_module
-
-
-def build_module(context: Context, source: Path, output: Path, link_options: LinkOptions) -> LinkResult:
-    """Compiles (for .cr), installs what the program needs (unless --no-install), links into `output`.
-
-    Flags after `--` go to crystal, or to the linker for an object file.
-    """
-    kind = program_kind(source)
-    if kind == "object":
-        object_symbols(source)  # a damaged object is reported as such before anything else
-    if output.resolve() == source.resolve():
-        raise UsageError(f"-o {output} would overwrite the input", hint="choose another output name")
-    sysroot = context.sysroot
-    with tempfile.TemporaryDirectory(prefix="cwpkg-link-") as work:
-        compilation = _start_compilation(context, source, Path(work)) if kind == "crystal" else None
-        try:  # the toolchain probe and the recipes are read while crystal compiles (most of a link's time)
-            toolchain, book = context.toolchain, context.book
-            line = (compilation.link_line() if compilation
-                    else parse_link_arguments([str(source.resolve()), *context.options.passthrough]))
-        finally:
-            if compilation:
-                compilation.stop()
-        plan = plan_libraries(line, book, sysroot)
-        if plan.missing and not context.options.no_install:
-            # the build engine is imported only when there is something to build
-            context.install([recipe.name for recipe in plan.missing], summary_to=sys.stderr)
-        else:
-            require_installed(plan, sysroot)  # before the lock, which would create the sysroot
-        with sysroot.locked(context.say, shared=True):
-            return link_program(toolchain, sysroot, book, line, output, link_options, context.say)
-
-
-def _start_compilation(context: Context, source: Path, work: Path) -> CrystalCompilation:
-    compiler = find_crystal()
-    stdlib = compat_stdlib(compiler, context.recipe_root, cache_dir())
-    patches = ", ".join(patch.name for patch in stdlib.patches) or "none"
-    context.say(f"crystal {compiler.version} ({compiler.executable}); compat patches: {patches}")
-    return CrystalCompilation(compiler, stdlib, source, work, context.sysroot, context.options.release,
-                              context.options.passthrough)
-
-
-def libraries_linked(result: LinkResult) -> str:
-    return ", ".join(f"{recipe.name} {recipe.version}" for recipe in result.recipes)
+from cwpkg.link import LinkOptions, build_module
+from cwpkg.sysroot import check_output_path
+from cwpkg.wasm import is_linked_program, run_module
 
 
 def cmd_link(context: Context) -> int:
@@ -76,8 +19,8 @@ def cmd_link(context: Context) -> int:
     output = check_output_path(Path(options.output) if options.output else source.with_suffix(".wasm"),
                                context.sysroot, "-o")
     link_options = LinkOptions(options.asyncify, options.optimize, options.strip, options.stack_size)
-    result = build_module(context, source, output, link_options)
-    summary = f"linked {result.output} ({result.output.stat().st_size} bytes) with {libraries_linked(result)}"
+    result = build_module(context, source, output, context.program_options(link_options))
+    summary = f"linked {result.output} ({result.output.stat().st_size} bytes) with {result.libraries()}"
     if not context.options.run:
         print(summary)
         return 0

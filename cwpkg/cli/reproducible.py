@@ -6,16 +6,19 @@ from pathlib import Path
 
 from cwpkg.cli.context import Context
 from cwpkg.errors import IntegrityError, UsageError
-from cwpkg.fs.atomic import write_text_atomically
-from cwpkg.fs.digest import file_sha256
+from cwpkg.fs import file_sha256, write_text_atomically
 from cwpkg.places import scratch_directory
-from cwpkg.repro.bundle import write_bundle
-from cwpkg.repro.ci_template import TEMPLATES
-from cwpkg.repro.lockfile import read_lock, write_lock
-from cwpkg.repro.locking import installed_lock_entries, locked_archives
-from cwpkg.repro.verification import file_problems, lock_problems
-from cwpkg.sources.binary_cache import BinaryCache
-from cwpkg.sysroot.location import check_output_path
+from cwpkg.repro import (
+    TEMPLATES,
+    installed_lock_entries,
+    lock_problems,
+    locked_archives,
+    read_lock,
+    write_bundle,
+    write_lock,
+)
+from cwpkg.sources import BinaryCache
+from cwpkg.sysroot import check_output_path, file_problems
 
 
 def cmd_lock(context: Context) -> int:

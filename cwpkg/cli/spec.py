@@ -7,10 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cwpkg.cli.context import Context
-from cwpkg.cli.program import build_module, libraries_linked
-from cwpkg.crystal.compiler import find_crystal
-from cwpkg.crystal.spec import (
+from cwpkg.crystal import (
     CrystalSourceTarball,
+    find_crystal,
     list_examples,
     render_spec_report,
     require_specs_ok,
@@ -19,10 +18,10 @@ from cwpkg.crystal.spec import (
     write_driver,
 )
 from cwpkg.errors import UsageError
-from cwpkg.link.driver import LinkOptions
+from cwpkg.link import build_module
 from cwpkg.names import SHA256_RE
 from cwpkg.places import cache_dir
-from cwpkg.sources.cache import fetch_unpacked
+from cwpkg.sources import fetch_unpacked
 
 
 def _check_options(options) -> None:
@@ -61,10 +60,10 @@ def cmd_spec(context: Context) -> int:
     files, run_dir = _spec_sources(context, version)
     with tempfile.TemporaryDirectory(prefix="cwpkg-spec-") as work:
         driver = write_driver(Path(work), files)
-        result = build_module(context, driver, Path(work) / "specs.wasm", LinkOptions())
+        result = build_module(context, driver, Path(work) / "specs.wasm", context.program_options())
         module = result.output
         examples = list_examples(module, run_dir)
-        context.say(f"{len(files)} spec files linked with {libraries_linked(result)}; "
+        context.say(f"{len(files)} spec files linked with {result.libraries()}; "
                     f"running {len(examples)} examples, each in its own instance")
         with ThreadPoolExecutor(max_workers=options.jobs) as pool:
             outcomes = list(pool.map(lambda example: run_example(module, example, run_dir, options.timeout, version),

@@ -1,1 +1,33 @@
-"""crystal"""
+"""Crystal: the installed compiler, its compat-patched standard library, compiling to wasm32 objects, spec runs.
+
+What other stages use, each imported from its module when first asked for.
+"""
+
+from cwpkg.front_door import front_door
+
+OFFERS = {
+    "CompatStdlib": "compat",
+    "compat_stdlib": "compat",
+    "CRYSTAL_TARGET": "compile",
+    "CrystalCompilation": "compile",
+    "crystal_environment": "compile",
+    "program_kind": "compile",
+    "CrystalCompiler": "compiler",
+    "INSTALL_HINT": "compiler",
+    "find_crystal": "compiler",
+    "LibDeclarations": "libs",
+    "LibField": "libs",
+    "LibFun": "libs",
+    "Where": "libs",
+    "scan_file": "libs",
+    "split_top_level": "libs",
+    "CrystalSourceTarball": "spec",
+    "list_examples": "spec",
+    "render_spec_report": "spec",
+    "require_specs_ok": "spec",
+    "run_example": "spec",
+    "std_spec_files": "spec",
+    "write_driver": "spec",
+}
+__getattr__, __dir__ = front_door(__name__, OFFERS)
+__all__ = sorted(OFFERS)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from cwpkg.crystal.compiler import COMPAT_MARKER, CrystalCompiler
 from cwpkg.errors import PatchError
-from cwpkg.fs.digest import file_sha256, value_sha256
-from cwpkg.sources.patching import apply_patch
+from cwpkg.fs import file_sha256, value_sha256
+from cwpkg.sources import apply_patch
 
 PATCH_DIR = Path("patches") / "crystal"
 

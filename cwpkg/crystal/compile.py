@@ -9,9 +9,8 @@ from pathlib import Path
 from cwpkg.crystal.compat import CompatStdlib
 from cwpkg.crystal.compiler import CrystalCompiler
 from cwpkg.errors import ProgramError, UsageError
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.wasm.linkline import LinkLine, parse_link_line
-from cwpkg.wasm.module import is_linked_program, is_wasm
+from cwpkg.sysroot import Sysroot
+from cwpkg.wasm import LinkLine, is_linked_program, is_wasm, parse_link_line
 
 CRYSTAL_TARGET = "wasm32-unknown-wasi"
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cwpkg.errors import ToolchainError
-from cwpkg.toolchain.probe_memo import remembered
-from cwpkg.toolchain.tools import find_executable, run_tool
+from cwpkg.toolchain import find_executable, remembered, run_tool
 
 INSTALL_HINT = ("on Debian/Ubuntu: apt-get install crystal; elsewhere install Crystal from crystal-lang.org, "
                 "or point CWPKG_CRYSTAL at a crystal executable")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cwpkg.errors import CheckFailed, ProgramError, UsageError
-from cwpkg.recipes.recipe import Source
-from cwpkg.wasm.runner import RunResult, run_module
+from cwpkg.recipes import Source
+from cwpkg.wasm import RunResult, run_module
 
 SUPPORT_FILE = Path(__file__).with_name("spec_support.cr")
 RAISE_MARKER = "EXITING: Attempting to raise:"

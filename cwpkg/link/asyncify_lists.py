@@ -26,7 +26,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from cwpkg.wasm.code import (
+from cwpkg.wasm import (
     CodeModule,
     Signature,
     defined_function_names,

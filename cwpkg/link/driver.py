@@ -15,20 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cwpkg.errors import ProgramError, UsageError
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.toolchain.binaryen import (
+from cwpkg.sysroot import Sysroot
+from cwpkg.toolchain import (
     ASYNCIFY_MODULE,
+    Toolchain,
     find_wasm_opt,
     run_wasm_opt,
     wasm_opt_arguments,
 )
-from cwpkg.toolchain.detect import Toolchain
-from cwpkg.wasm.linkline import STACK_SIZE, LinkLine
-from cwpkg.wasm.module import defined_symbols, imports
+from cwpkg.wasm import STACK_SIZE, LinkLine, defined_symbols, imports
 
 if TYPE_CHECKING:  # the link driver starts the compiler before it reads recipes (see cli_program.py)
-    from cwpkg.recipes.book import RecipeBook
-    from cwpkg.recipes.recipe import Recipe
+    from cwpkg.recipes import Recipe, RecipeBook
 
 LIBC_RECIPE = "wasi-libc"
 
@@ -54,6 +52,10 @@ class LinkResult:
     output: Path
     recipes: list[Recipe]
     wasm_opt: str | None  # what wasm-opt did, or None when it did not run
+
+    def libraries(self) -> str:
+        """The recipes linked, with their versions, for a summary line."""
+        return ", ".join(f"{recipe.name} {recipe.version}" for recipe in self.recipes)
 
 
 def library_providers(book: RecipeBook) -> dict[str, Recipe]:

@@ -25,7 +25,7 @@ from cwpkg.link.asyncify_lists import (
     without_runtime_assertions,
     wrapped_functions,
 )
-from cwpkg.wasm.code import defined_function_names, read_code_module
+from cwpkg.wasm import defined_function_names, read_code_module
 
 RUNTIME_LIBRARY = "cwpkg_rt"  # libcwpkg_rt.a
 # The unwound frames are written below the stack pointer: the stack's size bounds how deep a call stack

@@ -13,11 +13,10 @@ from pathlib import Path
 from cwpkg.errors import CwpkgError, UsageError
 from cwpkg.link.driver import LinkOptions, link_program
 from cwpkg.places import find_recipe_root
-from cwpkg.recipes.book import RecipeBook
-from cwpkg.sysroot.location import open_sysroot
-from cwpkg.toolchain.detect import detect_toolchain
-from cwpkg.toolchain.probe_memo import keep_new_answers
-from cwpkg.wasm.linkline import parse_link_arguments
+from cwpkg.recipes import RecipeBook
+from cwpkg.sysroot import open_sysroot
+from cwpkg.toolchain import detect_toolchain, keep_new_answers
+from cwpkg.wasm import parse_link_arguments
 
 
 def _say(message: str) -> None:

@@ -12,14 +12,12 @@ import shlex
 import sys
 from pathlib import Path
 
-from cwpkg.builds.kinds import cmake_toolchain
-from cwpkg.crystal.compat import CompatStdlib
-from cwpkg.crystal.compile import crystal_environment
-from cwpkg.crystal.compiler import CrystalCompiler
-from cwpkg.fs.atomic import write_text_atomically
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.toolchain.detect import Toolchain
-from cwpkg.wasm.linkline import STACK_SIZE
+from cwpkg.builds import cmake_toolchain
+from cwpkg.crystal import CompatStdlib, CrystalCompiler, crystal_environment
+from cwpkg.fs import write_text_atomically
+from cwpkg.sysroot import Sysroot
+from cwpkg.toolchain import Toolchain
+from cwpkg.wasm import STACK_SIZE
 
 # CMake knows no WASI platform: this one makes find_package/find_library look for static libraries
 # in the sysroot's lib/wasm32-wasi and name programs *.wasm, as wasi-sdk's own platform file does.

@@ -28,9 +28,7 @@ from pathlib import Path
 
 from cwpkg.dependencies import DependencyCycle, dependency_order
 from cwpkg.errors import CwpkgError, IntegrityError, UsageError
-from cwpkg.fs.archive import write_archive
-from cwpkg.fs.atomic import json_text
-from cwpkg.fs.unpack import unpack
+from cwpkg.fs import json_text, unpack, write_archive
 from cwpkg.places import scratch_directory, topmost_missing
 from cwpkg.repro.lockfile import (
     LOCK_NAME,
@@ -39,10 +37,16 @@ from cwpkg.repro.lockfile import (
     read_lock,
     write_lock,
 )
-from cwpkg.repro.verification import file_problems
-from cwpkg.sysroot.layout import MANIFESTS_DIR, STATE_DIR
-from cwpkg.sysroot.manifest import Manifest, manifest_from_json
-from cwpkg.sysroot.sysroot import Sysroot, entry_digest, tree_files
+from cwpkg.sysroot import (
+    MANIFESTS_DIR,
+    STATE_DIR,
+    Manifest,
+    Sysroot,
+    entry_digest,
+    file_problems,
+    manifest_from_json,
+    tree_files,
+)
 
 SUMS = f"{STATE_DIR}/SHA256SUMS"
 LOCK_IN_BUNDLE = f"{STATE_DIR}/{LOCK_NAME}"

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cwpkg.errors import RecipeError, UsageError
-from cwpkg.fs.atomic import json_text, write_text_atomically
-from cwpkg.fs.digest import value_sha256
+from cwpkg.fs import json_text, value_sha256, write_text_atomically
 from cwpkg.names import NAME_RE, SHA256_RE
 
 if TYPE_CHECKING:
-    from cwpkg.builds.identity import BuildInputs
+    from cwpkg.builds import BuildInputs
 
 LOCK_FORMAT = 1
 ENTRY_KEYS = {"version", "sources", "patches", "settings", "toolchain", "depends", "identity", "archive_sha256"}

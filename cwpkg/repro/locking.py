@@ -1,17 +1,22 @@
-"""The lock against the recipes and the sysroot: entries for installed packages, and what `--locked` installs."""
+"""The lock against the recipes and the sysroot: entries for installed packages, what `--locked` installs,
+and where the installed packages differ from the lock (`cwpkg verify`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from cwpkg.builds.identity import plan_build_inputs
+from cwpkg.builds import plan_build_inputs
 from cwpkg.errors import IntegrityError, UsageError
-from cwpkg.recipes.book import RecipeBook
-from cwpkg.recipes.recipe import Recipe
-from cwpkg.repro.lockfile import describe_difference, lock_fields, read_lock
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.toolchain.detect import Toolchain
+from cwpkg.recipes import Recipe, RecipeBook
+from cwpkg.repro.lockfile import (
+    LockedPackage,
+    describe_difference,
+    lock_fields,
+    read_lock,
+)
+from cwpkg.sysroot import Manifest, Sysroot
+from cwpkg.toolchain import Toolchain
 
 
 def current_lock_fields(book: RecipeBook, toolchain: Toolchain, recipes: list[Recipe]) -> dict[str, dict[str, Any]]:
@@ -55,3 +60,20 @@ def locked_archives(book: RecipeBook, toolchain: Toolchain, lockfile: Path,
         raise IntegrityError(f"{lockfile}: the build inputs differ from the lock: " + "; ".join(differences),
                              hint="build what the lock records, or update it with `cwpkg lock`")
     return names, {recipe.name: locked[recipe.name].archive_sha256 for recipe in recipes}
+
+
+def lock_problems(installed: dict[str, Manifest], locked: dict[str, LockedPackage]) -> list[str]:
+    """Installed packages that the lock does not describe exactly, and locked ones not installed."""
+    problems = []
+    for name, entry in sorted(locked.items()):
+        manifest = installed.get(name)
+        if manifest is None:
+            problems.append(f"lock:     {name} is locked but not installed")
+            continue
+        for key, value in (("version", entry.fields["version"]), ("identity", entry.identity),
+                           ("archive_sha256", entry.archive_sha256)):
+            if getattr(manifest, key) != value:
+                problems.append(f"lock:     {name} {key} is {getattr(manifest, key)}, the lock says {value}")
+    for name in sorted(set(installed) - set(locked)):
+        problems.append(f"lock:     {name} is installed but not in the lock")
+    return problems

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cwpkg.errors import FetchError, UsageError
-from cwpkg.fs.atomic import copy_atomically, json_text, write_text_atomically
-from cwpkg.fs.digest import file_sha256
+from cwpkg.fs import copy_atomically, file_sha256, json_text, write_text_atomically
 from cwpkg.names import NAME_RE, SHA256_RE, is_http_url
 from cwpkg.places import BINARY_CACHE_VARIABLE
 from cwpkg.sources.download import Downloader, DownloadFailed, redact

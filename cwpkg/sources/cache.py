@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Protocol
 
 from cwpkg.errors import FetchError
-from cwpkg.fs.digest import file_sha256
-from cwpkg.fs.unpack import unpack
+from cwpkg.fs import file_sha256, unpack
 from cwpkg.places import remove_empty_directories, topmost_missing
-from cwpkg.recipes.recipe import Source
+from cwpkg.recipes import Source
 from cwpkg.sources.debian_mirror import archive_bases
 from cwpkg.sources.download import Downloader, DownloadFailed, redact
 

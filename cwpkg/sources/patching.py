@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from cwpkg.errors import PatchError
-from cwpkg.fs.tree_paths import resolve_inside
+from cwpkg.fs import resolve_inside
 
 HUNK_RE = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@.*", re.S)
 GIT_MODE_LINES = ("old mode ", "new mode ", "deleted file mode ", "new file mode ")

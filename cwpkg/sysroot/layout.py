@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cwpkg.toolchain.detect import TARGET
+from cwpkg.toolchain import TARGET
 
 STATE_DIR = ".cwpkg"  # cwpkg's own state in a sysroot; no package may own anything below it
 INCLUDE_DIR = "include"

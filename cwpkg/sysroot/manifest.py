@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cwpkg.errors import IntegrityError
-from cwpkg.fs.atomic import write_json_atomically
-from cwpkg.fs.tree_paths import is_clean_relative
+from cwpkg.fs import is_clean_relative, write_json_atomically
 from cwpkg.names import SHA256_RE
 from cwpkg.sysroot.layout import STATE_DIR
 

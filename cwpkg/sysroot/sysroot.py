@@ -28,10 +28,13 @@ from pathlib import Path
 
 from cwpkg.errors import IntegrityError, SysrootError
 from cwpkg.faults import checkpoint
-from cwpkg.fs.atomic import TEMPORARY_SUFFIX, write_json_atomically
-from cwpkg.fs.digest import file_sha256
-from cwpkg.fs.tree_paths import resolve_inside
-from cwpkg.fs.unpack import unpack
+from cwpkg.fs import (
+    TEMPORARY_SUFFIX,
+    file_sha256,
+    resolve_inside,
+    unpack,
+    write_json_atomically,
+)
 from cwpkg.names import NAME_RE
 from cwpkg.places import remove_empty_directories
 from cwpkg.sysroot.layout import STATE_DIR, SysrootLayout

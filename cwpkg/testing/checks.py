@@ -9,11 +9,10 @@ from dataclasses import dataclass
 
 from cwpkg.errors import CheckFailed
 from cwpkg.places import scratch_directory
-from cwpkg.recipes.book import RecipeBook
-from cwpkg.recipes.recipe import Recipe
-from cwpkg.sysroot.sysroot import Sysroot
-from cwpkg.toolchain.detect import Toolchain
-from cwpkg.wasm.runner import run_module
+from cwpkg.recipes import Recipe, RecipeBook
+from cwpkg.sysroot import Sysroot
+from cwpkg.toolchain import Toolchain
+from cwpkg.wasm import run_module
 
 
 @dataclass(frozen=True)

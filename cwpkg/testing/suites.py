@@ -16,18 +16,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cwpkg.builds.package import BuildTree, PackageBuild, run_logged, work_directory
+from cwpkg.builds import BuildTree, PackageBuild, run_logged, work_directory
 from cwpkg.errors import BuildError, CheckFailed
-from cwpkg.recipes.recipe import Recipe
-from cwpkg.recipes.suite_section import Suite
-from cwpkg.wasm.host_command import (
+from cwpkg.recipes import Recipe, Suite
+from cwpkg.wasm import (
+    STACK_SIZE,
     TIMEOUT_MARKER,
     TIMEOUT_VARIABLE,
     TRAP_MARKER,
+    is_linked_program,
     wrapper_script,
 )
-from cwpkg.wasm.linkline import STACK_SIZE
-from cwpkg.wasm.module import is_linked_program
 
 # {test_ldflags}: upstream tests assume the 8 MiB stack a native Linux program gets, as `cwpkg link`
 # gives; a wasm program's default stack is 64 KiB, and overflowing it corrupts memory silently.

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cwpkg.errors import ToolchainError
-from cwpkg.fs.digest import file_sha256, value_sha256
+from cwpkg.fs import file_sha256, value_sha256
 from cwpkg.toolchain.probe_memo import remembered
 
 MIN_LLVM = 16  # wasm-ld defines __stack_low/__stack_high from LLVM 16 on; bdwgc's port relies on them

@@ -12,9 +12,8 @@ from pathlib import Path
 
 from cwpkg.errors import UsageError
 from cwpkg.names import NAME_RE, SHA256_RE, VERSION_RE
-from cwpkg.recipes.fields import FieldReader, load_yaml
-from cwpkg.recipes.recipe import Source
-from cwpkg.sources.cache import SourceCache, fetch_unpacked
+from cwpkg.recipes import FieldReader, Source, load_yaml
+from cwpkg.sources import SourceCache, fetch_unpacked
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cwpkg.fs.atomic import write_text_atomically
-from cwpkg.fs.digest import value_sha256
+from cwpkg.fs import value_sha256, write_text_atomically
 from cwpkg.places import cache_dir
 
 MEMO_DIR = "probes"

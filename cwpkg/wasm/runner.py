@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cwpkg.errors import UsageError
-from cwpkg.fs.atomic import write_text_atomically
+from cwpkg.fs import write_text_atomically
 from cwpkg.places import cache_dir
 from cwpkg.wasm.module import MalformedWasm, function_exports
 

@@ -1,12 +1,11 @@
-"""`cwpkg verify`: every installed file against its package's manifest, and the packages against the lock."""
+"""The sysroot's integrity: every installed file and archive against its package's manifest (`cwpkg verify`)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from cwpkg.fs.digest import file_sha256
-from cwpkg.repro.lockfile import LockedPackage
+from cwpkg.fs import file_sha256
 from cwpkg.sysroot.layout import STATE_DIR
 from cwpkg.sysroot.manifest import Manifest
 from cwpkg.sysroot.sysroot import Sysroot, entry_digest
@@ -44,21 +43,4 @@ def file_problems(sysroot: Sysroot, installed: dict[str, Manifest], report_extra
             relative = (relative_dir / name).as_posix()
             if relative not in owners:
                 problems.append(f"extra:    {relative}")
-    return problems
-
-
-def lock_problems(installed: dict[str, Manifest], locked: dict[str, LockedPackage]) -> list[str]:
-    """Installed packages that the lock does not describe exactly, and locked ones not installed."""
-    problems = []
-    for name, entry in sorted(locked.items()):
-        manifest = installed.get(name)
-        if manifest is None:
-            problems.append(f"lock:     {name} is locked but not installed")
-            continue
-        for key, value in (("version", entry.fields["version"]), ("identity", entry.identity),
-                           ("archive_sha256", entry.archive_sha256)):
-            if getattr(manifest, key) != value:
-                problems.append(f"lock:     {name} {key} is {getattr(manifest, key)}, the lock says {value}")
-    for name in sorted(set(installed) - set(locked)):
-        problems.append(f"lock:     {name} is installed but not in the lock")
     return problems

@@ -102,6 +102,8 @@ const char *rt_unwind_refusal(void) {
     return "the runtime is at work in the bottom frame";
   if (rt_no_unwind)
     return "the collector's own code is on the stack";
+  if (stack_pointer() <= __stack_low || stack_pointer() > __stack_high)
+    return "the code runs on a stack other than the main one";
   if (stack_pointer() - __stack_low < SERVICE_RESERVE + MINIMUM_UNWIND_ROOM)
     return "the stack is almost full";
   return NULL;
@@ -217,3 +219,13 @@ _Noreturn void __wrap_exit(int status) {
   rt_no_unwind++;
   __real_exit(status);
 }
+
+/* Called where a straight-line path that ends in `unreachable` starts (a
+ * raise: Crystal 1.6 exits there; an abort; a failed assertion): cwpkg puts
+ * the call there when it instruments the module.  From then on no unwind
+ * starts: the program is ending (a raise that unwinds to a handler must
+ * restore rt_no_unwind), so the functions such paths call need no Asyncify
+ * instrumentation for their sake, which spares every function with an
+ * overflow check in Crystal.  Kept in the link although nothing calls it
+ * before then. */
+__attribute__((used)) void cwpkg_rt_dead_end(void) { rt_no_unwind++; }

@@ -34,6 +34,8 @@ STACK_SIZE = 8 << 20
 # Asyncify on its own (ignoring imports: no WASI import unwinds), then -g so that wasm-opt keeps the
 # name section, which carries the placeholders that restore_names maps back.
 ASYNCIFY_ARGUMENTS = ["--asyncify", "--pass-arg=asyncify-ignore-imports", "-g"]
+# The optimization level that runs with the Asyncify pass (see docs/wasm-runtime.md for the measurements).
+OPTIMIZATION = "-O1"
 
 
 def wrap_flags(runtime_library: Path) -> list[str]:
@@ -49,7 +51,7 @@ class Instrumented:
     wasm_opt_arguments: list[str]
 
 
-def asyncify_arguments(onlylist_file: Path, optimize: bool, asserts: bool) -> list[str]:
+def asyncify_arguments(onlylist_file: Path, optimize: str | None, asserts: bool) -> list[str]:
     """wasm-opt's arguments for the Asyncify step, the onlylist in a response file (comma-separated: a
     list of thousands of names would exceed the length of one command-line argument). -O after Asyncify
     matters more than usual with Binaryen 108, whose Asyncify flattens every function of the module,
@@ -59,12 +61,12 @@ def asyncify_arguments(onlylist_file: Path, optimize: bool, asserts: bool) -> li
     if asserts:
         arguments.append("--pass-arg=asyncify-asserts")
     elif optimize:
-        arguments.append("-O")
+        arguments.append(optimize)
     return arguments
 
 
 def instrument(linked: Path, output: Path, libgc: Path, runtime_library: Path, wasm_opt: str = "wasm-opt",
-               optimize: bool = True, asserts: bool = False, cuts: Cuts | None = None) -> Instrumented:
+               optimize: str | None = OPTIMIZATION, asserts: bool = False, cuts: Cuts | None = None) -> Instrumented:
     """Runs Asyncify on the linked module `linked` with the call-graph onlylist, writing `output`."""
     started = time.perf_counter()
     data = linked.read_bytes()

@@ -1,0 +1,264 @@
+"""cwpkg's wasm32 GC runtime: C and Crystal programs collect where every pointer is visible.
+
+Programs are built by hand (handbuild.py) until `cwpkg link` links the runtime itself. The first run
+builds bdwgc with patches/bdwgc/*.patch (about a minute); later runs reuse it from $CWPKG_RT_WORK.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import handbuild  # noqa: E402
+
+from cwpkg import asyncify_lists, wasm_runtime  # noqa: E402
+from cwpkg.wasm_code import (  # noqa: E402
+    DeadEnd,
+    defined_function_names,
+    function_names,
+    read_code_module,
+    with_calls_inserted,
+    with_function_names,
+)
+
+HERE = Path(__file__).parent
+C_PROGRAMS = HERE / "c"
+CRYSTAL_PROGRAMS = HERE / "crystal"
+EXAMPLES = handbuild.REPO / "examples"
+# bdwgc's own tests that its suite ran with their "locals" exclusions (recipes/bdwgc.yaml), and the rest
+# of `make check`: all pass with the runtime, at the recipe's -O2.
+UPSTREAM_TESTS = {
+    "gctest": ["tests/test.o"],
+    "leaktest": ["tests/leak_test.o"],
+    "realloc_test": ["tests/realloc_test.o"],
+    "staticrootstest": ["tests/staticrootstest-staticrootstest.o", ".libs/libstaticrootslib_test.a",
+                        ".libs/libstaticrootslib2_test.a"],
+    "disclaim_test": ["tests/disclaim_test.o"],
+    "disclaim_bench": ["tests/disclaim_bench.o"],
+    "disclaim_weakmap_test": ["tests/disclaim_weakmap_test.o"],
+    "middletest": ["tests/middle.o"],
+    "smashtest": ["tests/smash_test.o"],
+    "hugetest": ["tests/huge_test.o"],
+    "cordtest": ["cord/tests/cordtest.o", ".libs/libcord.a"],
+}
+
+
+@pytest.fixture(scope="session")
+def gc() -> handbuild.Bdwgc:
+    return handbuild.bdwgc()
+
+
+@pytest.fixture(scope="session")
+def runtime(gc: handbuild.Bdwgc) -> Path:
+    return handbuild.runtime(gc)
+
+
+def build_c(name: str, out: Path, gc: handbuild.Bdwgc, runtime: Path | None, *, asserts: bool = False,
+            flags: tuple[str, ...] = (), stack_size: int = handbuild.STACK_SIZE) -> handbuild.Built:
+    """A C test program at -O2 with libgc, and the runtime unless it is None."""
+    program = handbuild.compile_c(C_PROGRAMS / f"{name}.c", gc, out, flags)
+    suffix = ".asserts" if asserts else ""
+    return handbuild.build(program, out / f"{name}{suffix}.wasm", gc, runtime, asserts=asserts,
+                           stack_size=stack_size)
+
+
+# -- the analysis, on a small real module -----------------------------------------------------------
+
+def test_decoder_finds_calls_and_dead_ends(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
+    program = handbuild.compile_c(C_PROGRAMS / "locals_list.c", gc, tmp_path)
+    handbuild.link(program, tmp_path / "linked.wasm", gc, runtime)
+    data = (tmp_path / "linked.wasm").read_bytes()
+    module = read_code_module(data)
+    names = {name: index for index, name in module.names.items()}
+    make_tree = module.functions[names["make_tree"]]
+    assert names["make_tree"] in make_tree.calls  # recursion
+    assert names["__wrap_GC_malloc"] in make_tree.calls
+    # `if (tree == NULL) abort();` is a dead end: a path that ends in unreachable
+    assert any(names["abort"] in dead_end.calls for dead_end in make_tree.dead_ends)
+
+
+def test_unwind_paths_of_a_c_program(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
+    program = handbuild.compile_c(C_PROGRAMS / "locals_list.c", gc, tmp_path)
+    handbuild.link(program, tmp_path / "linked.wasm", gc, runtime)
+    module = read_code_module((tmp_path / "linked.wasm").read_bytes())
+    cuts = asyncify_lists.runtime_cuts(defined_function_names(gc.library), asyncify_lists.wrapped_functions(runtime))
+    paths = asyncify_lists.unwind_paths(module, cuts)
+    instrumented = {module.name(index) for index in paths.instrumented - paths.unwinders}
+    # main, its recursion, the bottom frame's entry and the allocation wrapper: nothing of bdwgc's
+    assert instrumented == {"__original_main", "make_tree", "original_main", "__wrap_GC_malloc"}
+    # every indirect call may unwind without the runtime's guarantees
+    assert asyncify_lists.unwind_paths(module).count > 2 * paths.count
+
+
+def test_names_survive_the_placeholders(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
+    program = handbuild.compile_c(C_PROGRAMS / "locals_list.c", gc, tmp_path)
+    handbuild.link(program, tmp_path / "linked.wasm", gc, runtime)
+    data = (tmp_path / "linked.wasm").read_bytes()
+    names = function_names(data)
+    renamed = with_function_names(data, {index: f"f{index}" for index in list(names)[:50]})
+    assert function_names(renamed) == {**names, **{index: f"f{index}" for index in list(names)[:50]}}
+    originals = {f"f{index}": names[index] for index in list(names)[:50]}
+    assert function_names(asyncify_lists.restore_names(renamed, originals)) == names
+
+
+def test_inserted_calls_keep_the_module_valid(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
+    program = handbuild.compile_c(C_PROGRAMS / "locals_list.c", gc, tmp_path)
+    handbuild.link(program, tmp_path / "linked.wasm", gc, runtime)
+    data = (tmp_path / "linked.wasm").read_bytes()
+    module = read_code_module(data)
+    marker = {name: index for index, name in module.names.items()}["cwpkg_rt_dead_end"]
+    offsets = {dead_end.offset for function in module.functions for dead_end in function.dead_ends}
+    changed = read_code_module(with_calls_inserted(data, marker, offsets))
+    added = [dead_end for function in changed.functions for dead_end in function.dead_ends
+             if marker in dead_end.calls]
+    assert len(added) == len(offsets) and all(isinstance(dead_end, DeadEnd) for dead_end in added)
+
+
+# -- C programs -------------------------------------------------------------------------------------
+
+LIST_RESULT = re.compile(r"^0 nodes damaged in \d+ checks of 100000 list nodes and 1501 trees, (\d+) collections")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("asserts", [False, True], ids=["O", "asyncify-asserts"])
+def test_list_and_trees_in_locals_survive(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path, asserts: bool) -> None:
+    built = build_c("locals_list", tmp_path, gc, runtime, asserts=asserts)
+    ran = handbuild.execute(built.module)
+    assert ran.status == 0, ran.stdout + ran.stderr + str(ran.trap)
+    match = LIST_RESULT.match(ran.stdout)
+    assert match and int(match.group(1)) >= 100, ran.stdout
+
+
+@pytest.mark.slow
+def test_plain_bdwgc_frees_what_locals_hold(tmp_path: Path, gc: handbuild.Bdwgc) -> None:
+    """The problem the runtime solves: collections allowed anywhere, without the runtime."""
+    built = build_c("locals_list", tmp_path, gc, None, flags=("-DWITHOUT_RUNTIME",))
+    ran = handbuild.execute(built.module)
+    damaged = int(ran.stdout.split()[0]) if ran.stdout[:1].isdigit() else None
+    assert ran.status != 0 and (damaged is None or damaged > 0), ran.stdout
+
+
+@pytest.mark.slow
+def test_a_function_left_out_is_caught_by_asyncify_asserts(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    original = wasm_runtime.unwind_paths
+
+    def without_make_tree(module, cuts):  # type: ignore[no-untyped-def]
+        paths = original(module, cuts)
+        left_out = {index for index in paths.instrumented if module.name(index) == "make_tree"}
+        return dataclasses.replace(paths, instrumented=paths.instrumented - left_out)
+
+    monkeypatch.setattr(wasm_runtime, "unwind_paths", without_make_tree)
+    built = build_c("locals_list", tmp_path, gc, runtime, asserts=True)
+    ran = handbuild.execute(built.module)
+    assert ran.status == 134 and "unreachable" in (ran.trap or ""), ran.stdout
+
+
+@pytest.mark.slow
+def test_heap_exhaustion_is_a_clear_error(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
+    built = build_c("out_of_memory", tmp_path, gc, runtime)
+    ran = handbuild.execute(built.module, env={"GC_MAXIMUM_HEAP_SIZE": "16M"})
+    assert ran.status == 1, (ran.status, ran.stdout, ran.stderr, ran.trap)
+    assert "cwpkg_rt: out of memory: could not allocate" in ran.stderr
+    assert "even after a collection" in ran.stderr and "GC_MAXIMUM_HEAP_SIZE" in ran.stderr
+    assert "returned NULL" not in ran.stdout
+
+
+@pytest.mark.slow
+def test_a_stack_too_deep_to_unwind_names_the_limit(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
+    built = build_c("deep_unwind", tmp_path, gc, runtime, stack_size=128 * 1024)
+    ran = handbuild.execute(built.module)
+    assert ran.status == 1, (ran.status, ran.stdout, ran.stderr, ran.trap)
+    assert "cwpkg_rt: the call stack is too deep to unwind for a garbage collection" in ran.stderr
+    assert "a 128 KiB stack" in ran.stderr and "-z stack-size=BYTES" in ran.stderr
+
+
+@pytest.mark.slow
+def test_the_same_recursion_collects_with_a_larger_stack(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
+    built = build_c("deep_unwind", tmp_path, gc, runtime)
+    ran = handbuild.execute(built.module, env={"CWPKG_RT_STATS": "1"})
+    assert ran.status == 0, ran.stderr
+    assert re.search(r"cwpkg_rt: [1-9]\d* collections", ran.stderr), ran.stderr
+
+
+@pytest.mark.slow
+def test_allocating_on_a_moved_stack(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
+    built = build_c("moved_stack", tmp_path, gc, runtime)
+    ran = handbuild.execute(built.module)
+    assert (ran.status, ran.stdout) == (0, "200000 cells checked, 0 damaged\n"), (ran.stderr, ran.trap)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("asserts", [False, True], ids=["O", "asyncify-asserts"])
+@pytest.mark.parametrize("name", sorted(UPSTREAM_TESTS))
+def test_bdwgc_upstream_test(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path, name: str, asserts: bool) -> None:
+    program = handbuild.Program([gc.tree / member for member in UPSTREAM_TESTS[name]])
+    built = handbuild.build(program, tmp_path / f"{name}.wasm", gc, runtime, asserts=asserts)
+    ran = handbuild.execute(built.module, directory=tmp_path)  # cordtest writes a file
+    assert ran.status == 0, (ran.stdout[-2000:], ran.stderr[-2000:], ran.trap)
+    if name == "gctest":
+        assert "Collector appears to work" in ran.stdout
+
+
+# -- Crystal programs -------------------------------------------------------------------------------
+
+CRYSTAL_CASES = {
+    **{path.stem: (path, (), False) for path in sorted(EXAMPLES.glob("*.cr"))},
+    "gc_features": (CRYSTAL_PROGRAMS / "gc_features.cr", (), False),
+    "binary_trees": (CRYSTAL_PROGRAMS / "binary_trees.cr", ("16",), True),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CRYSTAL_CASES))
+def test_crystal_program_prints_what_native_prints(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path,
+                                                   name: str) -> None:
+    source, args, release = CRYSTAL_CASES[name]
+    program = handbuild.compile_crystal(source, tmp_path, release=release)
+    built = handbuild.build(program, tmp_path / f"{name}.wasm", gc, runtime)
+    ran = handbuild.execute(built.module, args, directory=tmp_path)
+    assert ran.status == 0, (ran.stderr[-2000:], ran.trap)
+    assert ran.stdout == source.with_suffix(".expected").read_text()
+
+
+@pytest.mark.slow
+def test_binary_trees_peak_memory(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
+    program = handbuild.compile_crystal(CRYSTAL_PROGRAMS / "binary_trees.cr", tmp_path, release=True)
+    built = handbuild.build(program, tmp_path / "binary_trees.wasm", gc, runtime)
+    ran = handbuild.execute(built.module, ("16",))
+    assert ran.status == 0 and ran.memory <= 32 << 20, (ran.memory, ran.stderr)
+
+
+@pytest.mark.slow
+def test_allocating_more_than_a_gigabyte_in_32_mib(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
+    program = handbuild.compile_crystal(CRYSTAL_PROGRAMS / "alloc_heavy.cr", tmp_path, release=True)
+    built = handbuild.build(program, tmp_path / "alloc_heavy.wasm", gc, runtime)
+    ran = handbuild.execute(built.module, env={"CWPKG_RT_STATS": "1"})
+    assert ran.status == 0, ran.stderr
+    assert ran.stdout == (CRYSTAL_PROGRAMS / "alloc_heavy.expected").read_text()
+    assert ran.memory <= 32 << 20, ran.memory
+
+
+@pytest.mark.slow
+def test_crystal_under_asyncify_asserts(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
+    source = CRYSTAL_PROGRAMS / "gc_features.cr"
+    program = handbuild.compile_crystal(source, tmp_path)
+    built = handbuild.build(program, tmp_path / "gc_features.asserts.wasm", gc, runtime, asserts=True)
+    ran = handbuild.execute(built.module)
+    assert (ran.status, ran.stdout) == (0, source.with_suffix(".expected").read_text()), (ran.stderr, ran.trap)
+
+
+@pytest.mark.slow
+def test_gc_none_still_selects_the_old_collector(tmp_path: Path) -> None:
+    source = EXAMPLES / "hello.cr"
+    program = handbuild.compile_crystal(source, tmp_path, ("-Dgc_none",))  # with -Dcwpkg_runtime too
+    assert "gc" not in program.libraries
+    handbuild.link(program, tmp_path / "hello.wasm", None, None)
+    ran = handbuild.execute(tmp_path / "hello.wasm", directory=tmp_path)
+    assert (ran.status, ran.stdout) == (0, source.with_suffix(".expected").read_text())

@@ -9,7 +9,7 @@ done here with the toolchain directly in a work directory:
 - the Crystal standard library with patches/crystal/<version>/*.patch;
 - programs compiled (clang, or `crystal build --cross-compile`), linked with wasm-ld (never through
   clang, which would run wasm-opt and drop the name section), and instrumented by
-  cwpkg.wasm_runtime.instrument.
+  cwpkg.link.runtime.instrument.
 
 Used by tests/runtime/ and bench/gc_runtime.py; `python tests/runtime/handbuild.py PROGRAM.cr|.c` builds
 one program and prints the module's path.
@@ -30,9 +30,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from cwpkg.linkline import parse_link_line  # noqa: E402
-from cwpkg.patching import apply_patch  # noqa: E402
-from cwpkg.wasm_runtime import OPTIMIZATION, STACK_SIZE, Instrumented, instrument, wrap_flags  # noqa: E402
+from cwpkg.wasm.linkline import parse_link_line  # noqa: E402
+from cwpkg.sources.patching import apply_patch  # noqa: E402
+from cwpkg.link.runtime import OPTIMIZATION, STACK_SIZE, Instrumented, instrument, wrap_flags  # noqa: E402
 
 LLVM = Path(os.environ.get("CWPKG_TOOLCHAIN", "/usr/lib/llvm-19"))
 SYSROOT = Path(os.environ.get("CWPKG_SYSROOT", REPO / "sysroot"))

@@ -17,8 +17,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import handbuild  # noqa: E402
 
-from cwpkg import asyncify_lists, wasm_runtime  # noqa: E402
-from cwpkg.wasm_code import (  # noqa: E402
+from cwpkg.link import asyncify_lists  # noqa: E402
+from cwpkg.link import runtime as wasm_runtime  # noqa: E402
+from cwpkg.wasm.code import (  # noqa: E402
     DeadEnd,
     defined_function_names,
     function_names,

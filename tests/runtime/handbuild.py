@@ -258,6 +258,27 @@ def execute(module: Path, args: tuple[str, ...] = (), env: dict[str, str] | None
                    Path(scratch, "stderr").read_text(errors="replace"), trap, memory, seconds)
 
 
+def native_output(source: Path, args: tuple[str, ...] = (), work: Path = WORK, status: int = 0) -> str:
+    """What the program prints when built and run natively (the installed compiler, its own standard
+    library, the host's libraries): the reference every wasm32 output is compared with. The native
+    executable is kept in `work`, named after the source's digest; the run is in a scratch directory and
+    must end with `status`."""
+    import tempfile
+
+    target = work / "native" / f"{source.stem}-{_digest([source])}"
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = target.with_name(f".{target.name}.{os.getpid()}")
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("CRYSTAL_", "PKG_CONFIG"))}
+        run(["crystal", "build", "--no-color", str(source), "-o", str(scratch)], cwd=target.parent, env=env)
+        scratch.rename(target)
+    with tempfile.TemporaryDirectory(prefix="cwpkg-rt-native-") as directory:
+        result = subprocess.run([str(target), *args], cwd=directory, capture_output=True, text=True)
+    if result.returncode != status:
+        raise RuntimeError(f"the native build of {source.name} failed ({result.returncode}): {result.stderr[-2000:]}")
+    return result.stdout
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("source", type=Path)

@@ -13,9 +13,14 @@ class Tracked
   def initialize(@id : Int32)
   end
 
+  # Allocates, so collections fall due inside finalizers too (bdwgc's GC_invoke_finalizers is then on
+  # the stack of the unwind: cwpkg's analysis must instrument it).
   def finalize
     @@finalized += 1
+    @@last = "finalized #{@id}" * 4
   end
+
+  @@last = ""
 end
 
 def make_garbage(count)

@@ -170,7 +170,7 @@ def table(rows: dict[str, list[Measured]]) -> str:
         for result in results:
             instrumented = f"{result.instrumented}/{result.defined}" if result.instrumented is not None else "-"
             lines.append(
-                f"| {name} | {result.build} | {result.seconds:.2f} | {result.seconds / base.seconds:.2f} | "
+                f"| {name} | {result.build} | {result.seconds:.3f} | {result.seconds / base.seconds:.2f} | "
                 f"{result.peak_memory / 2**20:.1f} | {result.size_without_dwarf / 1024:.0f} | "
                 f"{result.size_without_dwarf / base.size_without_dwarf:.2f} | {result.link_seconds:.2f} "
                 f"({result.wasm_opt_seconds:.2f}) | {instrumented} | {'same' if result.output_ok else 'DIFFERS'} |")

@@ -257,6 +257,22 @@ def test_crystal_under_asyncify_asserts(tmp_path: Path, gc: handbuild.Bdwgc, run
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("asserts", [False, True], ids=["O", "asyncify-asserts"])
+def test_collections_with_gmp_pcre_and_libxml2_frames_on_the_stack(tmp_path: Path, gc: handbuild.Bdwgc,
+                                                                     runtime: Path, asserts: bool) -> None:
+    source = CRYSTAL_PROGRAMS / "c_frames.cr"
+    program = handbuild.compile_crystal(source, tmp_path, release=True)
+    assert {"gmp", "pcre", "xml2"} <= set(program.libraries)
+    built = handbuild.build(program, tmp_path / f"c_frames{'.asserts' if asserts else ''}.wasm", gc, runtime,
+                            asserts=asserts)
+    ran = handbuild.execute(built.module, env={"CWPKG_RT_STATS": "1"})
+    assert (ran.status, ran.trap) == (0, None), (ran.stderr[-2000:], ran.trap)
+    assert ran.stdout == handbuild.native_output(source)
+    collections = re.search(r"cwpkg_rt: (\d+) collections", ran.stderr)
+    assert collections and int(collections.group(1)) >= 20, ran.stderr
+
+
+@pytest.mark.slow
 def test_crystal_heap_exhaustion_is_a_clear_error(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
     program = handbuild.compile_crystal(CRYSTAL_PROGRAMS / "out_of_memory.cr", tmp_path, release=True)
     built = handbuild.build(program, tmp_path / "out_of_memory.wasm", gc, runtime)

@@ -32,11 +32,11 @@ import gc_runtime  # noqa: E402
 import handbuild  # noqa: E402
 
 from cwpkg.wasm.code import (  # noqa: E402
+    _IMMEDIATES,
     CODE,
     CUSTOM,
     GLOBAL,
     IMPORT,
-    _IMMEDIATES,
     _custom_name,
     _leb,
     _read_imports,

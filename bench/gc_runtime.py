@@ -34,8 +34,8 @@ sys.path.insert(0, str(REPO))
 import handbuild  # noqa: E402
 
 from cwpkg.link.asyncify_lists import Cuts  # noqa: E402
-from cwpkg.wasm.code import CUSTOM, _custom_name, sections  # noqa: E402
 from cwpkg.link.runtime import instrument  # noqa: E402
+from cwpkg.wasm.code import CUSTOM, _custom_name, sections  # noqa: E402
 
 EXAMPLES = REPO / "examples"
 PROGRAMS = REPO / "tests" / "runtime" / "crystal"

@@ -23,10 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <gc.h>
-#include <gc_disclaim.h>
-#include <gc_mark.h>
-#include <gc_typed.h>
+#include <gc/gc.h>
+#include <gc/gc_disclaim.h>
+#include <gc/gc_mark.h>
+#include <gc/gc_typed.h>
 
 #include "cwpkg_rt.h"
 #include "rt_internal.h"

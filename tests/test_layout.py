@@ -20,8 +20,9 @@ RANKS: dict[str, int] = {
     "toolchain": 5,
     "sysroot": 6,
     "builds": 7, "crystal": 7,
-    "repro": 8, "testing": 8, "link": 8, "bindings": 8,
-    "cli": 9,
+    "repro": 8, "link": 8, "bindings": 8,
+    "testing": 9,  # recipes' test programs and suites are linked as programs are
+    "cli": 10,
 }
 
 

@@ -18,6 +18,7 @@ from cwpkg.testing import (
     require_suites_ok,
     run_check,
     run_suite,
+    suite_link_recipes,
 )
 from cwpkg.toolchain import detect_toolchain, install_toolchain, load_toolchain_recipe
 
@@ -56,7 +57,8 @@ def cmd_test(context: Context) -> int:
     for name in names:
         if book.get(name).suite is None:
             raise UsageError(f"{name} has no upstream test suite in its recipe ({book.get(name).path})")
-    context.install(names, options.jobs)
+    linked = [needed for name in names for needed in suite_link_recipes(book.get(name), book, context.sysroot)]
+    context.install(list(dict.fromkeys([*names, *linked])), options.jobs)
     toolchain, sysroot, sources = context.toolchain, context.sysroot, context.source_cache()
     results, failed_builds = [], []
     with sysroot.locked(context.say, shared=True):
@@ -85,7 +87,7 @@ def _run_checks(context: Context, recipes, sysroot: Sysroot) -> int:
     toolchain = context.toolchain
     results = []
     for recipe in recipes:
-        result = run_check(recipe, context.book, toolchain, sysroot)
+        result = run_check(recipe, context.book, toolchain, sysroot, context.say)
         print(f"{'PASS' if result.passed else 'FAIL'} {recipe.name}: {result.detail}")
         results.append(result)
     require_all_passed(results)

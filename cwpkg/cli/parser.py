@@ -70,6 +70,9 @@ def add_program_commands(command: Adder) -> None:
     link.add_argument("--no-install", action="store_true", help="fail instead of installing missing libraries")
     link.add_argument("--asyncify", action="store_true",
                       help="run Binaryen's Asyncify pass (automatic when the program imports 'asyncify')")
+    link.add_argument("--asyncify-asserts", action="store_true",
+                      help="with the GC runtime: Binaryen's checks that every function on the stack at an "
+                           "unwind is instrumented (a trap names a missed one; for testing)")
     link.add_argument("-O", "--optimize", action="store_true", help="optimize the module with wasm-opt -O")
     link.add_argument("--strip", action="store_true", help="remove debug information and producers")
     link.add_argument("--stack-size", type=stack_size_argument, default=STACK_SIZE, metavar="BYTES",

@@ -18,7 +18,8 @@ def cmd_link(context: Context) -> int:
     source = Path(options.program)
     output = check_output_path(Path(options.output) if options.output else source.with_suffix(".wasm"),
                                context.sysroot, "-o")
-    link_options = LinkOptions(options.asyncify, options.optimize, options.strip, options.stack_size)
+    link_options = LinkOptions(asyncify=options.asyncify, asyncify_asserts=options.asyncify_asserts,
+                               optimize=options.optimize, strip=options.strip, stack_size=options.stack_size)
     result = build_module(context, source, output, context.program_options(link_options))
     summary = f"linked {result.output} ({result.output.stat().st_size} bytes) with {result.libraries()}"
     if not context.options.run:

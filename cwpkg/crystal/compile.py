@@ -13,17 +13,23 @@ from cwpkg.sysroot import Sysroot
 from cwpkg.wasm import LinkLine, is_linked_program, is_wasm, parse_link_line
 
 CRYSTAL_TARGET = "wasm32-unknown-wasi"
+# Selects the Boehm collector on wasm32 (patches/crystal/1.6.0/wasm32-gc.patch): the program links libgc,
+# and with it cwpkg's runtime. -Dgc_none still wins; off wasm32 the flag means nothing.
+RUNTIME_FLAG = "-Dcwpkg_runtime"
 
 
 def crystal_environment(compiler: CrystalCompiler, stdlib: CompatStdlib, sysroot: Sysroot) -> dict[str, str]:
     """What the compiler must see: the patched stdlib, and the sysroot for libraries and pkg-config.
 
     With PKG_CONFIG_LIBDIR on the sysroot, the `pkg-config` that `@[Link(pkg_config: ...)]` runs finds
-    the wasm32 builds rather than the host's libraries.
+    the wasm32 builds rather than the host's libraries. CRYSTAL_OPTS (which every `crystal build` reads)
+    carries RUNTIME_FLAG after the caller's own options.
     """
+    options = os.environ.get("CRYSTAL_OPTS", "").split()
     return {
         "CRYSTAL_PATH": compiler.search_path_with(stdlib.path),
         "CRYSTAL_LIBRARY_PATH": str(sysroot.lib_dir),
+        "CRYSTAL_OPTS": " ".join([*[option for option in options if option != RUNTIME_FLAG], RUNTIME_FLAG]),
         **sysroot.pkg_config_environment(),
     }
 

@@ -7,8 +7,10 @@ from cwpkg.front_door import front_door
 
 OFFERS = {
     "SOURCE_DATE_EPOCH": "archive",
+    "archive_bytes": "archive",
     "write_archive": "archive",
     "TEMPORARY_SUFFIX": "atomic",
+    "atomic_output": "atomic",
     "copy_atomically": "atomic",
     "json_text": "atomic",
     "write_json_atomically": "atomic",

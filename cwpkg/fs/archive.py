@@ -7,6 +7,7 @@ normalized to 0644/0755, and the gzip header carries neither a name nor a time.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import tarfile
 from pathlib import Path
@@ -35,12 +36,24 @@ def write_archive(root: Path, destination: Path) -> str:
     return file_sha256(destination)
 
 
-def _write_tar_gz(root: Path, raw: BinaryIO) -> None:
+def archive_bytes(root: Path, top: str) -> bytes:
+    """The tree at `root` as a deterministic tar.gz in memory, every entry under the directory `top`,
+    as source tarballs are (for sources that are directories of the recipe checkout)."""
+    raw = io.BytesIO()
+    _write_tar_gz(root, raw, f"{top}/")
+    return raw.getvalue()
+
+
+def _write_tar_gz(root: Path, raw: BinaryIO, prefix: str = "") -> None:
     with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as compressed, \
             tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar:
         tar.inodes = _NoInodes()  # files that share an inode are stored twice, never as a hard link
+        if prefix:
+            top = tarfile.TarInfo(prefix.rstrip("/"))
+            top.type, top.mode, top.mtime = tarfile.DIRTYPE, 0o755, SOURCE_DATE_EPOCH
+            tar.addfile(top)
         for path in _entries(root):
-            info = tar.gettarinfo(str(path), arcname=path.relative_to(root).as_posix())
+            info = tar.gettarinfo(str(path), arcname=prefix + path.relative_to(root).as_posix())
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             info.mtime = SOURCE_DATE_EPOCH

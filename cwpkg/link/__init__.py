@@ -7,6 +7,8 @@ from cwpkg.front_door import front_door
 
 OFFERS = {
     "LinkOptions": "driver",
+    "link_program": "driver",
+    "plan_libraries": "driver",
     "ProgramOptions": "program",
     "build_module": "program",
     "render_environment": "tool_files",

@@ -1,7 +1,8 @@
 """Links a wasm32-wasi program against the sysroot: libraries to recipes, wasm-ld, then wasm-opt if needed.
 
-Shared by `cwpkg link` and by the `wasm-ld` that `cwpkg env` puts on PATH for a plain `crystal build`,
-so both give the same module for the same object.
+Shared by `cwpkg link`, the recipes' test programs and the `wasm-ld` that `cwpkg env` puts on PATH for
+a plain `crystal build`, so all give the same module for the same object. A program that links libgc
+gets cwpkg's runtime with it and is instrumented for it (cwpkg.link.runtime, docs/wasm-runtime.md).
 """
 
 from __future__ import annotations
@@ -15,6 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cwpkg.errors import ProgramError, UsageError
+from cwpkg.link.runtime import (
+    GC_LIBRARY,
+    OPTIMIZATION,
+    RUNTIME_LIBRARY,
+    Instrumented,
+    instrument,
+    wrap_flags,
+)
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import (
     ASYNCIFY_MODULE,
@@ -34,6 +43,7 @@ LIBC_RECIPE = "wasi-libc"
 @dataclass(frozen=True)
 class LinkOptions:
     asyncify: bool = False  # force the Asyncify pass (it runs anyway when the module imports "asyncify")
+    asyncify_asserts: bool = False  # the runtime's Asyncify step with Binaryen's checks (for tests)
     optimize: bool = False
     strip: bool = False
     stack_size: int = STACK_SIZE
@@ -45,6 +55,7 @@ class LibraryPlan:
     missing: list[Recipe]  # of those, the ones not installed in the sysroot
     own: list[str]  # libraries found in the program's own -L directories, not from recipes
     linked_from: dict[str, list[str]]  # recipe name -> the program's -l flags it answers
+    runtime: bool  # the program links libgc, and cwpkg's runtime with it
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,7 @@ class LinkResult:
     output: Path
     recipes: list[Recipe]
     wasm_opt: str | None  # what wasm-opt did, or None when it did not run
+    instrumented: Instrumented | None = None  # the runtime's Asyncify step, when the program links libgc
 
     def libraries(self) -> str:
         """The recipes linked, with their versions, for a summary line."""
@@ -82,10 +94,18 @@ def plan_libraries(line: LinkLine, book: RecipeBook, sysroot: Sysroot) -> Librar
                 hint=f"write a recipe that provides {library}, or pass the directory holding lib{library}.a "
                      "to the linker with -L",
             )
+    runtime = GC_LIBRARY in line.libraries and GC_LIBRARY in providers
+    if runtime:  # libgc collects only under the runtime (its collection gate refuses otherwise)
+        if RUNTIME_LIBRARY not in providers:
+            raise ProgramError(f"the program links -l{GC_LIBRARY}, and no recipe provides cwpkg's runtime "
+                               f"lib{RUNTIME_LIBRARY}.a, without which it never collects",
+                               hint="use a recipe checkout that has recipes/cwpkg-rt.yaml")
+        needed.append(providers[RUNTIME_LIBRARY].name)
+        linked_from.setdefault(providers[RUNTIME_LIBRARY].name, []).append(f"-l{GC_LIBRARY}")
     recipes = book.with_dependencies(list(dict.fromkeys(needed)))
     installed = sysroot.installed()
     missing = [recipe for recipe in recipes if recipe.name not in installed]
-    return LibraryPlan(recipes[::-1], missing, own, linked_from)
+    return LibraryPlan(recipes[::-1], missing, own, linked_from, runtime)
 
 
 def require_installed(plan: LibraryPlan, sysroot: Sysroot) -> None:
@@ -123,12 +143,19 @@ def wasm_ld_arguments(toolchain: Toolchain, sysroot: Sysroot, line: LinkLine, pl
     argv += [f"-L{directory}" for directory in line.library_dirs]
     argv += ["-z", f"stack-size={options.stack_size}", *line.flags]
     libraries = [*line.libraries, *plan.own]
+    if plan.runtime:  # before libgc, whose functions it wraps (it calls the __real_ ones)
+        argv += wrap_flags(runtime_archive(sysroot))
+        libraries.insert(0, RUNTIME_LIBRARY)
     for recipe in plan.recipes:  # a library's dependencies' libraries, as a static link needs them
         if recipe.name != LIBC_RECIPE:
             libraries += recipe.provides.libs
     argv += [f"-l{library}" for library in dict.fromkeys([*libraries, "c"])]
     argv.append(toolchain.builtins)
     return argv
+
+
+def runtime_archive(sysroot: Sysroot) -> Path:
+    return sysroot.lib_dir / f"lib{RUNTIME_LIBRARY}.a"
 
 
 def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line: LinkLine, output: Path,
@@ -149,18 +176,37 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
                                     "recipe that provides it")
         for warning in (result.stderr or "").splitlines():  # e.g. a binding whose signature differs from C's
             say(f"wasm-ld: {warning.strip()}")
-        module_imports = {entry.module for entry in imports(linked)}
-        asyncify = options.asyncify or ASYNCIFY_MODULE in module_imports
-        arguments = wasm_opt_arguments(asyncify, options.optimize, options.strip)
+        instrumented = None
+        if plan.runtime:  # the runtime's own Asyncify step replaces the plain one
+            linked, instrumented = _instrument(sysroot, linked, Path(scratch) / "instrumented.wasm", options, say)
+            asyncify, optimize = False, False
+        else:
+            asyncify = options.asyncify or ASYNCIFY_MODULE in {entry.module for entry in imports(linked)}
+            optimize = options.optimize
+        arguments = wasm_opt_arguments(asyncify, optimize, options.strip)
         done = None
         if arguments:
             tool = find_wasm_opt()
             finished = Path(scratch) / "optimized.wasm"
             say(f"{tool.describe()}: {' '.join(arguments)}")
             run_wasm_opt(tool, linked, finished, arguments)
-            if ASYNCIFY_MODULE in {entry.module for entry in imports(finished)}:
-                raise ProgramError(f"{tool.describe()} left imports from module '{ASYNCIFY_MODULE}' in place",
-                                   hint="install a binaryen that implements them (version 97 or newer)")
             linked, done = finished, f"{tool.describe()}: {' '.join(arguments)}"
+        if ASYNCIFY_MODULE in {entry.module for entry in imports(linked)}:
+            raise ProgramError(f"the module still imports from '{ASYNCIFY_MODULE}': wasm-opt did not implement it",
+                               hint="install a binaryen that implements it (version 97 or newer)")
         os.replace(linked, output)
-    return LinkResult(output, plan.recipes, done)
+    return LinkResult(output, plan.recipes, done, instrumented)
+
+
+def _instrument(sysroot: Sysroot, linked: Path, output: Path, options: LinkOptions,
+                say: Callable[[str], None]) -> tuple[Path, Instrumented]:
+    """Asyncify on exactly the functions that can be on the stack when the runtime unwinds it; -O1 after
+    it (or -O when asked to optimize), never with the asserts build (see cwpkg.link.runtime)."""
+    tool = find_wasm_opt()
+    instrumented = instrument(linked, output, libgc=sysroot.lib_dir / f"lib{GC_LIBRARY}.a",
+                              runtime_library=runtime_archive(sysroot), wasm_opt=tool.executable,
+                              optimize="-O" if options.optimize else OPTIMIZATION, asserts=options.asyncify_asserts)
+    say(f"cwpkg runtime: {tool.describe()} instrumented {instrumented.paths.count} of "
+        f"{instrumented.paths.defined} functions (call graph {instrumented.analysis_seconds:.2f} s, "
+        f"wasm-opt {instrumented.wasm_opt_seconds:.2f} s)")
+    return output, instrumented

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cwpkg.errors import ProgramError
 from cwpkg.link.asyncify_lists import (
     Cuts,
     UnwindPaths,
@@ -27,7 +28,8 @@ from cwpkg.link.asyncify_lists import (
 )
 from cwpkg.wasm import defined_function_names, read_code_module
 
-RUNTIME_LIBRARY = "cwpkg_rt"  # libcwpkg_rt.a
+RUNTIME_LIBRARY = "cwpkg_rt"  # libcwpkg_rt.a, from recipes/cwpkg-rt.yaml
+GC_LIBRARY = "gc"  # libgc.a: a program that links it gets the runtime
 # The unwound frames are written below the stack pointer: the stack's size bounds how deep a call stack
 # can be collected. The same 8 MiB that cwpkg link gives every program.
 STACK_SIZE = 8 << 20
@@ -84,7 +86,9 @@ def instrument(linked: Path, output: Path, libgc: Path, runtime_library: Path, w
         result = subprocess.run([wasm_opt, str(before), "-o", str(after), *arguments], capture_output=True,
                                 text=True)
         if result.returncode != 0:
-            raise RuntimeError(f"wasm-opt failed: {(result.stderr or result.stdout).strip()[-2000:]}")
+            raise ProgramError(f"{wasm_opt} failed on the runtime's Asyncify step ({' '.join(arguments)}): "
+                               f"{(result.stderr or result.stdout).strip()[-2000:]}",
+                               hint="if the module uses features this binaryen does not know, install a newer one")
         optimized = time.perf_counter()
         finished = restore_names(after.read_bytes(), originals)
         if asserts:

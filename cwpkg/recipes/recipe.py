@@ -6,11 +6,13 @@ misspelled key that is silently ignored builds something other than what the aut
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from cwpkg.fs import archive_bytes
 from cwpkg.names import NAME_RE, SHA256_RE, VERSION_RE, is_http_url
 from cwpkg.recipes.fields import FieldReader, load_yaml
 from cwpkg.recipes.suite_section import Suite, parse_suite
@@ -34,16 +36,31 @@ class Source:
     sha256: str
     url: str | None = None  # a full http(s) URL
     debian: str | None = None  # a path inside the Debian archive, e.g. pool/main/...
+    local: Path | None = None  # a directory of the recipe checkout, packed as a deterministic tar.gz
 
     @property
     def filename(self) -> str:
+        if self.local is not None:
+            return f"{self.local.name}.tar.gz"
         location = self.url if self.url is not None else self.debian
         assert location is not None
         return PurePosixPath(location.split("?", 1)[0]).name
 
     @property
     def description(self) -> str:
+        if self.local is not None:
+            return f"local:{self.local.name}"
         return self.url if self.url is not None else f"debian:{self.debian}"
+
+    def local_archive(self) -> bytes:
+        """A local source's archive as it is now (its sha256 is the source's while the directory is unchanged)."""
+        assert self.local is not None
+        return pack_directory(self.local)
+
+
+def pack_directory(directory: Path) -> bytes:
+    """A local source directory as the tarball it stands for: every entry under the directory's name."""
+    return archive_bytes(directory, directory.name)
 
 
 @dataclass(frozen=True)
@@ -149,10 +166,14 @@ def parse_recipe(document: Any, path: Path) -> Recipe:
 
 def _parse_sources(reader: FieldReader, value: Any) -> tuple[Source, ...]:
     if not isinstance(value, list) or not value:
-        raise reader.fail("sources", "expected a non-empty list of {url|debian, sha256}")
+        raise reader.fail("sources", "expected a non-empty list of {url|debian, sha256} or one {local}")
     sources = []
     for index, item in enumerate(value):
         key = f"sources[{index}]"
+        if isinstance(item, dict) and "local" in item:
+            if len(value) != 1:
+                raise reader.fail(key, "a local source is the only source of its recipe")
+            return (_local_source(reader, item, key),)
         entry = reader.mapping(item, key, allowed={"url", "debian", "sha256"}, required={"sha256"})
         if ("url" in entry) == ("debian" in entry):
             raise reader.fail(key, "give exactly one of 'url' or 'debian'")
@@ -168,6 +189,17 @@ def _parse_sources(reader: FieldReader, value: Any) -> tuple[Source, ...]:
                 raise reader.fail(f"{key}.debian", f"{debian!r} must be a path in the archive's pool/")
             sources.append(Source(sha256=sha256, debian=debian))
     return tuple(sources)
+
+
+def _local_source(reader: FieldReader, item: dict[str, Any], key: str) -> Source:
+    """A directory next to recipes/ (cwpkg's own runtime, say): no download, no pinned checksum; its
+    sha256 is that of its deterministic archive, so a changed file changes the package's identity."""
+    entry = reader.mapping(item, key, allowed={"local"}, required={"local"})
+    relative = reader.relative_path(entry["local"], f"{key}.local")
+    directory = (reader.path.parent.parent / relative).absolute()
+    if directory.is_symlink() or not directory.is_dir():
+        raise reader.fail(f"{key}.local", f"{directory} is not a directory of the recipe checkout")
+    return Source(sha256=hashlib.sha256(pack_directory(directory)).hexdigest(), local=directory)
 
 
 def _parse_build(reader: FieldReader, value: Any) -> BuildSpec:

@@ -2,6 +2,8 @@
 
     suite:
       build: ["make -j{jobs} check TESTS="]   # shell commands, in the build tree, after the package build
+      link:                                    # programs (re)linked by cwpkg's link driver after the build:
+        gctest: [tests/test.o, -lgc]           #   path -> its objects and archives, and -lNAME from recipes
       wasm: ["tests/**/t-*"]                   # built wasm programs to make runnable as host commands
       automake: ["."]                          # run `make -k check` there; results come from the .trs files
       cases:                                   # named shell commands: exit 0 passes, 77 skips
@@ -44,6 +46,7 @@ class CaseGenerator:
 @dataclass(frozen=True)
 class Suite:
     build: tuple[str, ...]
+    link: tuple[tuple[str, tuple[str, ...]], ...]  # (program, its objects, archives and -lNAME flags)
     wasm: tuple[str, ...]
     automake: tuple[str, ...]
     cases: tuple[SuiteCase, ...]
@@ -57,7 +60,7 @@ class Suite:
 def parse_suite(reader: FieldReader, value: Any, placeholders: frozenset[str]) -> Suite:
     """Validates a recipe's `suite:` mapping; `placeholders` are the build placeholders."""
     allowed = placeholders | SUITE_EXTRA_PLACEHOLDERS
-    entry = reader.mapping(value, "suite", allowed={"build", "wasm", "automake", "cases", "generated", "skip",
+    entry = reader.mapping(value, "suite", allowed={"build", "link", "wasm", "automake", "cases", "generated", "skip",
                                                     "wasi_limits", "timeout", "notes"}, required=set())
 
     def commands(key: str) -> tuple[str, ...]:
@@ -85,6 +88,7 @@ def parse_suite(reader: FieldReader, value: Any, placeholders: frozenset[str]) -
         raise reader.fail("suite.timeout", f"expected a positive number of seconds, got {timeout!r}")
     return Suite(
         build=commands("build"),
+        link=_links(reader, entry.get("link")),
         wasm=tuple(reader.relative_path(item, f"suite.wasm[{index}]") for index, item in enumerate(entry.get("wasm") or [])),
         automake=automake,
         cases=tuple(cases),
@@ -105,6 +109,21 @@ def _mapping(reader: FieldReader, value: Any, key: str) -> dict[str, Any]:
         if not isinstance(name, str) or not name.strip():
             raise reader.fail(key, f"{name!r} is not a test name")
     return value
+
+
+def _links(reader: FieldReader, value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    links = []
+    for program, members in _mapping(reader, value, "suite.link").items():
+        key = f"suite.link.{program}"
+        reader.relative_path(program, key)
+        texts = reader.strings(members, key)
+        if not texts:
+            raise reader.fail(key, "give the objects and libraries to link")
+        for text in texts:
+            if not text.startswith("-l"):
+                reader.relative_path(text, key)
+        links.append((program, texts))
+    return tuple(links)
 
 
 def _reasons(reader: FieldReader, value: Any, key: str) -> tuple[tuple[str, str], ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from cwpkg.errors import FetchError
-from cwpkg.fs import file_sha256, unpack
+from cwpkg.fs import atomic_output, file_sha256, unpack
 from cwpkg.places import remove_empty_directories, topmost_missing
 from cwpkg.recipes import Source
 from cwpkg.sources.debian_mirror import archive_bases
@@ -73,6 +74,8 @@ class SourceCache:
                 source = next(s for s in recipe.sources if s.filename == name)
                 tries.append((source, f"{mirror.rstrip('/')}/{name}"))
         for source in recipe.sources:
+            if source.local is not None:
+                continue  # packed, not downloaded (see _pack_local)
             if source.url is not None:
                 tries.append((source, source.url))
             else:
@@ -94,6 +97,9 @@ class SourceCache:
             path = self.cached(source)
             if path is not None:
                 return source, path
+        local = [source for source in recipe.sources if source.local is not None]
+        if local:
+            return local[0], self._pack_local(local[0], recipe)
         failures: list[str] = []
         tries = self.locations(recipe)
         if not tries:
@@ -147,6 +153,23 @@ class SourceCache:
             (partial_dir / source.sha256).unlink(missing_ok=True)
         if partial_dir.is_dir() and not any(partial_dir.iterdir()):
             partial_dir.rmdir()
+
+    def _pack_local(self, source: Source, recipe: Fetchable) -> Path:
+        """A local source directory's archive, entering the cache as a download would: only if its
+        sha256 is still the one the recipe was loaded with."""
+        data = source.local_archive()
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != source.sha256:
+            raise FetchError(f"{recipe.path}: {source.local} changed while cwpkg was running "
+                             f"(sha256 {actual}, loaded as {source.sha256})", hint="run the command again")
+        final = self.root / "sources" / source.sha256 / source.filename
+        new_directory = not final.parent.exists()
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(final) as raw:
+            raw.write(data)
+        if new_directory:
+            self.added.append(final.parent)
+        return final
 
     def _download(self, source: Source, location: str, label: str) -> Path:
         partial_dir = self.root / "partial"

@@ -13,6 +13,7 @@ OFFERS = {
     "describe_result": "suites",
     "require_suites_ok": "suites",
     "run_suite": "suites",
+    "suite_link_recipes": "suites",
 }
 __getattr__, __dir__ = front_door(__name__, OFFERS)
 __all__ = sorted(OFFERS)

@@ -17,14 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cwpkg.builds import BuildTree, PackageBuild, run_logged, work_directory
-from cwpkg.errors import BuildError, CheckFailed
-from cwpkg.recipes import Recipe, Suite
+from cwpkg.errors import BuildError, CheckFailed, ProgramError
+from cwpkg.link import LinkOptions, link_program, plan_libraries
+from cwpkg.recipes import Recipe, RecipeBook, Suite
+from cwpkg.sysroot import Sysroot
 from cwpkg.wasm import (
     STACK_SIZE,
     TIMEOUT_MARKER,
     TIMEOUT_VARIABLE,
     TRAP_MARKER,
     is_linked_program,
+    parse_link_arguments,
     wrapper_script,
 )
 
@@ -77,12 +80,36 @@ def run_suite(build: PackageBuild, keep: bool, say: Callable[[str], None]) -> Su
         for command in suite.build:
             say(f"{recipe.name}: suite build: {command.format_map(values)}")
             run_logged(recipe, "suite build", ["sh", "-c", command.format_map(values)], tree.root, env, tree.log)
+        _link_programs(build, suite, tree)
         _wrap_programs(recipe, suite, tree, work / "wasm-modules")
         result = SuiteResult(recipe, list(_run_everything(recipe, suite, tree, env, values, say)))
         result.problems.extend(_check_account(suite, result.outcomes))
         if keep:
             say(f"{recipe.name}: work directory kept: {work}")
     return result
+
+
+def suite_link_recipes(recipe: Recipe, book: RecipeBook, sysroot: Sysroot) -> list[str]:
+    """The recipes whose libraries the suite's `link:` programs need in the sysroot (cwpkg's runtime
+    among them for a program that links libgc), to install before the suite runs."""
+    assert recipe.suite is not None
+    flags = [member for _, members in recipe.suite.link for member in members if member.startswith("-l")]
+    if not flags:
+        return []
+    return [needed.name for needed in plan_libraries(parse_link_arguments(flags), book, sysroot).recipes]
+
+
+def _link_programs(build: PackageBuild, suite: Suite, tree: BuildTree) -> None:
+    """Links each program of `suite.link` over what the build made, as `cwpkg link` links objects: the
+    sysroot's libraries, and cwpkg's runtime and its Asyncify step for a program that links libgc."""
+    for program, members in suite.link:
+        arguments = [member if member.startswith("-l") else str(tree.root / member) for member in members]
+        build.say(f"{build.recipe.name}: suite link: {program}")
+        try:
+            link_program(build.toolchain, build.sysroot, build.book, parse_link_arguments(arguments),
+                         tree.root / program, LinkOptions(), build.say)
+        except ProgramError as error:
+            raise BuildError(f"{build.recipe.path}: suite.link.{program}: {error.message}", hint=error.hint) from None
 
 
 def _wrap_programs(recipe: Recipe, suite: Suite, tree: BuildTree, modules: Path) -> None:

@@ -32,8 +32,10 @@ DEBIAN_PACKAGES = {
     "llvm-nm": "llvm-{n}",
     "builtins": "libclang-rt-{n}-dev-wasm32",
 }
+RECOMMENDED_LLVM = 19  # the version the committed lock was built with (Debian bookworm's clang-19)
 INSTALL_HINT = (
-    "on Debian/Ubuntu: apt-get install clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32; "
+    "on Debian/Ubuntu: apt-get install "
+    + " ".join(dict.fromkeys(package.format(n=RECOMMENDED_LLVM) for package in DEBIAN_PACKAGES.values())) + "; "
     "elsewhere: unpack a wasi-sdk release and set WASI_SDK_PATH to it, "
     "or point --toolchain (CWPKG_TOOLCHAIN) at an LLVM prefix with wasm32 compiler-rt"
 )

@@ -1,9 +1,10 @@
 /* bdwgc under WASI: the collector must keep what is reachable from static
- * data and from the C stack, and must reclaim everything else.
+ * data and from locals, and must reclaim everything else.
  *
  * Two lists stay alive for the whole run: one reachable only from a global,
- * one only from a local of main (volatile, so it lives in the C stack in
- * linear memory, which is what the collector scans). Meanwhile several
+ * one only from a local of main (a WebAssembly local at -O2, outside linear
+ * memory: cwpkg's runtime unwinds it into linear memory before each
+ * collection, see recipes/cwpkg-rt.yaml). Meanwhile several
  * hundred MB of garbage with the same node layout is allocated, so a
  * collector that frees a live node hands it out again and the node's
  * contents change. At the end every live node is checked, and the heap must
@@ -26,12 +27,9 @@ static uint32_t pattern(uint32_t salt, uint32_t index, uint32_t word) {
     return (salt * 0x9E3779B1u) ^ (index * 0x85EBCA77u) ^ (word * 0xC2B2AE3Du);
 }
 
-/* The list under construction is held through a volatile local, which
- * keeps it in the C stack (linear memory). A plain local may live only in a
- * WebAssembly local, which no conservative collector can see: see the
- * bdwgc recipe's notes. */
+/* The list under construction is held only in a local. */
 static struct node *build_list(uint32_t salt) {
-    struct node *volatile head = NULL;
+    struct node *head = NULL;
     for (uint32_t i = 0; i < LIVE_NODES; i++) {
         struct node *n = GC_MALLOC(sizeof *n);
         if (n == NULL) return NULL;
@@ -77,7 +75,7 @@ static size_t churn(unsigned megabytes) {
 int main(void) {
     GC_INIT();
     global_list = build_list(1);
-    struct node *volatile stack_list = build_list(2);
+    struct node *stack_list = build_list(2);
     if (global_list == NULL || stack_list == NULL) {
         puts("FAIL: out of memory building the live lists");
         return 1;

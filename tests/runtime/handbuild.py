@@ -1,28 +1,22 @@
-"""Builds and links programs with cwpkg's wasm32 runtime by hand, until `cwpkg link` does it.
+"""Builds C and Crystal programs with cwpkg's wasm32 runtime, for tests/runtime and bench/gc_runtime.py.
 
-What the integration will do through recipes and the link driver (docs/wasm-runtime.md, "Integration"),
-done here with the toolchain directly in a work directory:
+The runtime comes from the sysroot ($CWPKG_SYSROOT, else sysroot/ of this checkout), where
+`cwpkg install cwpkg-rt` put it with bdwgc. Crystal programs are compiled as `cwpkg link` compiles
+them (cwpkg.crystal, the compat patches, -Dcwpkg_runtime), C programs with the sysroot's compiler
+line; `build` links through cwpkg's link driver, which adds the runtime and instruments the module.
+`link` is a plain wasm-ld link without the runtime, for the comparisons that need one (plain bdwgc,
+gc/none) and for bench/gc_runtime.py's variants of the Asyncify step.
 
-- bdwgc 8.2.2 from the cached source tarball with patches/bdwgc/*.patch, configured as
-  recipes/bdwgc.yaml configures it, at -O2; `make check TESTS=` builds the upstream tests' objects;
-- libcwpkg_rt.a by runtime/Makefile, against that bdwgc's headers;
-- the Crystal standard library with patches/crystal/<version>/*.patch;
-- programs compiled (clang, or `crystal build --cross-compile`), linked with wasm-ld (never through
-  clang, which would run wasm-opt and drop the name section), and instrumented by
-  cwpkg.link.runtime.instrument.
-
-Used by tests/runtime/ and bench/gc_runtime.py; `python tests/runtime/handbuild.py PROGRAM.cr|.c` builds
-one program and prints the module's path.
+To build one program by hand, use `cwpkg link` (`--asyncify-asserts` for the checked build).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,25 +24,25 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from cwpkg.wasm.linkline import parse_link_line  # noqa: E402
-from cwpkg.sources.patching import apply_patch  # noqa: E402
-from cwpkg.link.runtime import OPTIMIZATION, STACK_SIZE, Instrumented, instrument, wrap_flags  # noqa: E402
+from cwpkg.crystal import CrystalCompilation, compat_stdlib, find_crystal  # noqa: E402
+from cwpkg.link.driver import LinkOptions, link_program  # noqa: E402
+from cwpkg.link.runtime import STACK_SIZE, Instrumented, wrap_flags  # noqa: E402
+from cwpkg.places import cache_dir  # noqa: E402
+from cwpkg.recipes import RecipeBook  # noqa: E402
+from cwpkg.sysroot import Sysroot, open_sysroot  # noqa: E402
+from cwpkg.toolchain import detect_toolchain  # noqa: E402
+from cwpkg.wasm import parse_link_arguments  # noqa: E402
 
 LLVM = Path(os.environ.get("CWPKG_TOOLCHAIN", "/usr/lib/llvm-19"))
-SYSROOT = Path(os.environ.get("CWPKG_SYSROOT", REPO / "sysroot"))
-LIBDIR = SYSROOT / "lib" / "wasm32-wasi"
 BUILTINS = next(LLVM.glob("lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a"))
-CACHE = Path(os.environ.get("CWPKG_CACHE", Path.home() / ".cache" / "cwpkg"))
-BDWGC_SHA256 = "f30107bcb062e0920a790ffffa56d9512348546859364c23a14be264b38836a0"
-BDWGC_PATCHES = [REPO / "patches" / "bdwgc" / "wasi-port.patch", REPO / "runtime" / "pending" / "wasi-collection-gate.patch",
-                 REPO / "runtime" / "pending" / "wasi-clear-stack.patch"]
-BDWGC_CONFIGURE = ["--disable-threads", "--disable-parallel-mark", "--disable-handle-fork", "--disable-gcj-support",
-                   "--disable-java-finalization", "--disable-docs", "--with-libatomic-ops=none",
-                   "--enable-cplusplus=no"]
 # Libraries a sysroot library needs after it on a static link line (as their recipes' dependencies say).
 LIBRARY_DEPENDENCIES = {"xml2": ["z", "m"]}
-CRYSTAL_TARGET = "wasm32-unknown-wasi"
 WORK = Path(os.environ.get("CWPKG_RT_WORK", "/tmp/cwpkg-rt-work"))
+
+
+def sysroot() -> Sysroot:
+    """The sysroot cwpkg would use here, read when asked (tests choose theirs by CWPKG_SYSROOT)."""
+    return open_sysroot(None, REPO)
 
 
 def tool(name: str) -> str:
@@ -71,69 +65,22 @@ def _digest(paths: list[Path], extra: str = "") -> str:
 
 @dataclass(frozen=True)
 class Bdwgc:
-    tree: Path  # the configured and built source tree
+    """bdwgc as the sysroot has it (with patches/bdwgc/*.patch, as recipes/bdwgc.yaml builds it)."""
 
-    @property
-    def library(self) -> Path:
-        return self.tree / ".libs" / "libgc.a"
-
-    @property
-    def include(self) -> Path:
-        return self.tree / "include"
+    library: Path
+    include: Path
 
 
-def bdwgc(work: Path = WORK) -> Bdwgc:
-    """bdwgc built with the recipe's options and this checkout's patches (made once per patch set)."""
-    patches = BDWGC_PATCHES
-    target = work / f"bdwgc-{_digest(patches)}"
-    tree = target / "gc-8.2.2"
-    if not (tree / ".libs" / "libgc.a").is_file() or not (tree / "tests" / "test.o").is_file():
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        archive = next((CACHE / "sources" / BDWGC_SHA256).glob("*.tar.gz"))
-        run(["tar", "xzf", str(archive), "-C", str(target)])
-        for patch in patches:
-            apply_patch(tree, patch, f"bdwgc/{patch.name}")
-        for helper in ("config.sub", "config.guess"):
-            shutil.copy(f"/usr/share/misc/{helper}", tree / helper)
-        compiler = f"{tool('clang')} --target=wasm32-wasi --sysroot={SYSROOT}"
-        env = {**os.environ, "CC": compiler, "CFLAGS": "-O2", "AR": tool("llvm-ar"), "RANLIB": tool("llvm-ranlib"),
-               "NM": tool("llvm-nm"), "CONFIG_SITE": "/dev/null"}
-        run([str(tree / "configure"), "--host=wasm32-wasi", "--prefix=/wasi-sysroot", "--disable-shared",
-             "--enable-static", *BDWGC_CONFIGURE], cwd=tree, env=env)
-        run(["make", f"-j{os.cpu_count() or 2}"], cwd=tree, env=env)
-        run(["make", f"-j{os.cpu_count() or 2}", "check", "TESTS="], cwd=tree, env=env)
-    return Bdwgc(tree)
+def bdwgc() -> Bdwgc:
+    installed = sysroot()
+    if not (installed.lib_dir / "libcwpkg_rt.a").is_file():
+        raise RuntimeError(f"cwpkg's runtime is not installed in {installed.root}: run `cwpkg install cwpkg-rt`")
+    return Bdwgc(installed.lib_dir / "libgc.a", installed.root / "include")
 
 
-def runtime(gc: Bdwgc, work: Path = WORK, optimization: str = "-O2") -> Path:
-    """libcwpkg_rt.a, made by runtime/Makefile out of the tree, against gc's headers."""
-    sources = sorted((REPO / "runtime").glob("*.[ch]")) + [REPO / "runtime" / "Makefile"]
-    target = work / f"runtime-{_digest(sources, str(gc.tree) + optimization)}"
-    library = target / "libcwpkg_rt.a"
-    if not library.is_file():
-        target.mkdir(parents=True, exist_ok=True)
-        run(["make", "-s", "-C", str(target), "-f", str(REPO / "runtime" / "Makefile"), f"VPATH={REPO / 'runtime'}",
-             f"CC={tool('clang')} --target=wasm32-wasi --sysroot={SYSROOT} -I{gc.include} -Werror",
-             f"AR={tool('llvm-ar')}", f"CFLAGS={optimization}"])
-    return library
-
-
-def crystal_stdlib(work: Path = WORK) -> Path:
-    """The installed compiler's standard library with patches/crystal/<version>/*.patch, in name order."""
-    version = run(["crystal", "env", "CRYSTAL_VERSION"]).strip()
-    stdlib = Path(run(["crystal", "env", "CRYSTAL_PATH"]).strip().split(":")[-1])
-    patches = sorted((REPO / "patches" / "crystal" / version).glob("*.patch")) + sorted(
-        (REPO / "runtime" / "pending").glob(f"crystal-{version}-*.patch"))
-    target = work / f"crystal-{version}-{_digest(patches)}"
-    if not target.is_dir():
-        scratch = work / f".making-{os.getpid()}"
-        shutil.rmtree(scratch, ignore_errors=True)
-        shutil.copytree(stdlib, scratch, symlinks=True)
-        for patch in patches:
-            apply_patch(scratch, patch, patch.name)
-        scratch.rename(target)
-    return target
+def runtime(gc: Bdwgc) -> Path:
+    """libcwpkg_rt.a, beside the bdwgc it was built against."""
+    return gc.library.with_name("libcwpkg_rt.a")
 
 
 @dataclass
@@ -147,40 +94,41 @@ class Program:
 def compile_c(source: Path, gc: Bdwgc, out: Path, flags: tuple[str, ...] = ()) -> Program:
     obj = out / (source.stem + ".o")
     started = time.perf_counter()
-    run([tool("clang"), "--target=wasm32-wasi", f"--sysroot={SYSROOT}", "-O2", f"-I{gc.include}", *flags, "-c",
-         str(source), "-o", str(obj)])
-    return Program([obj], compile_seconds=time.perf_counter() - started)
+    run([*detect_toolchain().compiler(sysroot().root), "-O2", f"-I{gc.include}", *flags, "-c", str(source),
+         "-o", str(obj)])
+    return Program([obj], ["gc"], compile_seconds=time.perf_counter() - started)
 
 
 def compile_crystal(source: Path, out: Path, flags: tuple[str, ...] = (), release: bool = False,
                     gc: bool = True) -> Program:
-    """`crystal build --cross-compile` with the patched standard library; with gc, for the runtime
-    (-Dcwpkg_runtime: the boehm collector), else the gc/none build."""
+    """`crystal build --cross-compile` as `cwpkg link` runs it (the compat patches, -Dcwpkg_runtime: the
+    boehm collector); without gc, the gc/none build (-Dgc_none)."""
     stem = source.stem + ("" if gc else "-none") + ("-release" if release else "")
-    objects = out / "objects"
+    objects = out / f"objects-{stem}"
     objects.mkdir(exist_ok=True)
-    env = {**os.environ, "CRYSTAL_PATH": f"{crystal_stdlib()}:lib", "CRYSTAL_LIBRARY_PATH": str(LIBDIR),
-           "PKG_CONFIG_LIBDIR": str(SYSROOT / "lib" / "pkgconfig")}
+    compiler = find_crystal()
+    stdlib = compat_stdlib(compiler, REPO, cache_dir())
     started = time.perf_counter()
-    printed = run(["crystal", "build", "--cross-compile", "--no-color", "--target", CRYSTAL_TARGET, str(source),
-                   "-o", str(objects / stem), *(["--release"] if release else []),
-                   *(["-Dcwpkg_runtime"] if gc else []), *flags], cwd=objects, env=env)
-    line = parse_link_line(printed)
+    compilation = CrystalCompilation(compiler, stdlib, source, objects, sysroot(), release,
+                                     [*flags, *([] if gc else ["-Dgc_none"])])
+    line = compilation.link_line()
     libraries = [name for name in line.libraries if name != "c"]
-    return Program([objects / obj for obj in line.objects], libraries, True, time.perf_counter() - started)
+    return Program([Path(obj) for obj in line.objects], libraries, True, time.perf_counter() - started)
 
 
 def link(program: Program, output: Path, gc: Bdwgc | None, runtime_library: Path | None,
          stack_size: int = STACK_SIZE) -> float:
-    """wasm-ld as `cwpkg link` runs it; with gc, the libgc built here (for -lgc, or for a C program
-    always); with runtime_library too, the runtime and its wraps. Returns the seconds it took."""
+    """A plain wasm-ld link, not cwpkg's: with gc, the sysroot's libgc (for -lgc, or for a C program);
+    with runtime_library too, the runtime and its wraps, but no Asyncify step (bench/gc_runtime.py runs
+    its variants). Returns the seconds it took."""
+    libdir = sysroot().lib_dir
     libraries = [name for name in program.libraries if name != "gc"]
     for name in program.libraries:
         libraries += LIBRARY_DEPENDENCIES.get(name, [])
     argv = [tool("wasm-ld")]
     if not program.crystal:
-        argv.append(str(LIBDIR / "crt1-command.o"))
-    argv += [*map(str, program.objects), "-o", str(output), "-L", str(LIBDIR), "-z", f"stack-size={stack_size}"]
+        argv.append(str(libdir / "crt1-command.o"))
+    argv += [*map(str, program.objects), "-o", str(output), "-L", str(libdir), "-z", f"stack-size={stack_size}"]
     if runtime_library is not None and gc is not None:
         argv += [str(runtime_library), *wrap_flags(runtime_library)]
     if gc is not None:
@@ -200,16 +148,20 @@ class Built:
     instrumented: Instrumented | None
 
 
-def build(program: Program, output: Path, gc: Bdwgc | None, runtime_library: Path | None,
-          optimize: str | None = OPTIMIZATION, asserts: bool = False, stack_size: int = STACK_SIZE) -> Built:
-    """Links `program` into `output`; with the runtime, instruments it with Asyncify."""
-    if runtime_library is None or gc is None:
-        seconds = link(program, output, gc, None, stack_size)
-        return Built(output, seconds, None)
-    linked = output.with_suffix(".linked.wasm")
-    seconds = link(program, linked, gc, runtime_library, stack_size)
-    done = instrument(linked, output, gc.library, runtime_library, optimize=optimize, asserts=asserts)
-    return Built(output, seconds, done)
+def build(program: Program, output: Path, optimize: bool = False, asserts: bool = False,
+          stack_size: int = STACK_SIZE) -> Built:
+    """Links `program` with cwpkg's link driver, which adds the runtime and instruments the module when
+    the program links libgc."""
+    started = time.perf_counter()
+    arguments = [*map(str, program.objects), *(f"-l{name}" for name in program.libraries)]
+    result = link_program(detect_toolchain(), sysroot(), RecipeBook(REPO), parse_link_arguments(arguments), output,
+                          LinkOptions(optimize=optimize, asyncify_asserts=asserts, stack_size=stack_size), _quiet)
+    return Built(output, time.perf_counter() - started, result.instrumented)
+
+
+def _quiet(message: str) -> None:
+    if message.startswith("wasm-ld:"):
+        print(message, file=sys.stderr)
 
 
 @dataclass(frozen=True)
@@ -225,8 +177,6 @@ class Ran:
 def execute(module: Path, args: tuple[str, ...] = (), env: dict[str, str] | None = None,
             directory: Path | None = None, stack: int = 2 << 20) -> Ran:
     """Runs a command module under wasmtime in this process, `directory` preopened as "."."""
-    import tempfile
-
     import wasmtime
 
     config = wasmtime.Config()
@@ -263,7 +213,6 @@ def native_output(source: Path, args: tuple[str, ...] = (), work: Path = WORK, s
     library, the host's libraries): the reference every wasm32 output is compared with. The native
     executable is kept in `work`, named after the source's digest; the run is in a scratch directory and
     must end with `status`."""
-    import tempfile
 
     target = work / "native" / f"{source.stem}-{_digest([source])}"
     if not target.is_file():
@@ -277,34 +226,3 @@ def native_output(source: Path, args: tuple[str, ...] = (), work: Path = WORK, s
     if result.returncode != status:
         raise RuntimeError(f"the native build of {source.name} failed ({result.returncode}): {result.stderr[-2000:]}")
     return result.stdout
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", type=Path)
-    parser.add_argument("-o", "--output", type=Path)
-    parser.add_argument("--none", action="store_true", help="the gc/none build (Crystal), without the runtime")
-    parser.add_argument("--release", action="store_true")
-    parser.add_argument("--asserts", action="store_true", help="an asyncify-asserts build")
-    parser.add_argument("--optimize", default=OPTIMIZATION, help=f"wasm-opt's level with Asyncify ({OPTIMIZATION})")
-    options, extra = parser.parse_known_args()
-    out = (options.output or Path.cwd() / options.source.with_suffix(".wasm").name).resolve()
-    gc = bdwgc()
-    library = runtime(gc)
-    if options.source.suffix == ".cr":
-        program = compile_crystal(options.source.resolve(), out.parent, tuple(extra), options.release, not options.none)
-    else:
-        program = compile_c(options.source.resolve(), gc, out.parent, tuple(extra))
-    built = build(program, out, None if options.none else gc, None if options.none else library,
-                  options.optimize or None, options.asserts)
-    print(built.module)
-    if built.instrumented:
-        paths = built.instrumented.paths
-        print(f"instrumented {paths.count} of {paths.defined} functions; analysis "
-              f"{built.instrumented.analysis_seconds:.2f} s, wasm-opt {built.instrumented.wasm_opt_seconds:.2f} s",
-              file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,14 +1,17 @@
 """cwpkg's wasm32 GC runtime: C and Crystal programs collect where every pointer is visible.
 
-Programs are built by hand (handbuild.py) until `cwpkg link` links the runtime itself. The first run
-builds bdwgc with patches/bdwgc/*.patch (about a minute); later runs reuse it from $CWPKG_RT_WORK.
+Programs are compiled as `cwpkg link` compiles them and linked by its link driver (handbuild.py), in
+the sysroot every slow test shares (conftest.full_sysroot: every recipe, cwpkg-rt among them). bdwgc's
+own tests run under the runtime in its upstream suite (recipes/bdwgc.yaml, test_upstream_suites.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,41 +35,35 @@ HERE = Path(__file__).parent
 C_PROGRAMS = HERE / "c"
 CRYSTAL_PROGRAMS = HERE / "crystal"
 EXAMPLES = handbuild.REPO / "examples"
-# bdwgc's own tests that its suite ran with their "locals" exclusions (recipes/bdwgc.yaml), and the rest
-# of `make check`: all pass with the runtime, at the recipe's -O2.
-UPSTREAM_TESTS = {
-    "gctest": ["tests/test.o"],
-    "leaktest": ["tests/leak_test.o"],
-    "realloc_test": ["tests/realloc_test.o"],
-    "staticrootstest": ["tests/staticrootstest-staticrootstest.o", ".libs/libstaticrootslib_test.a",
-                        ".libs/libstaticrootslib2_test.a"],
-    "disclaim_test": ["tests/disclaim_test.o"],
-    "disclaim_bench": ["tests/disclaim_bench.o"],
-    "disclaim_weakmap_test": ["tests/disclaim_weakmap_test.o"],
-    "middletest": ["tests/middle.o"],
-    "smashtest": ["tests/smash_test.o"],
-    "hugetest": ["tests/huge_test.o"],
-    "cordtest": ["cord/tests/cordtest.o", ".libs/libcord.a"],
-}
+@pytest.fixture(scope="module")
+def gc(full_sysroot: dict[str, str]) -> Iterator[handbuild.Bdwgc]:
+    """bdwgc and the runtime in the shared sysroot, which handbuild and cwpkg find by CWPKG_SYSROOT
+    and CWPKG_CACHE for as long as this module's tests run."""
+    saved = {key: os.environ.get(key) for key in full_sysroot}
+    os.environ.update(full_sysroot)
+    try:
+        yield handbuild.bdwgc()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
-@pytest.fixture(scope="session")
-def gc() -> handbuild.Bdwgc:
-    return handbuild.bdwgc()
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def runtime(gc: handbuild.Bdwgc) -> Path:
     return handbuild.runtime(gc)
 
 
 def build_c(name: str, out: Path, gc: handbuild.Bdwgc, runtime: Path | None, *, asserts: bool = False,
             flags: tuple[str, ...] = (), stack_size: int = handbuild.STACK_SIZE) -> handbuild.Built:
-    """A C test program at -O2 with libgc, and the runtime unless it is None."""
+    """A C test program at -O2 with libgc, linked by cwpkg (with the runtime), or plainly if runtime is None."""
     program = handbuild.compile_c(C_PROGRAMS / f"{name}.c", gc, out, flags)
-    suffix = ".asserts" if asserts else ""
-    return handbuild.build(program, out / f"{name}{suffix}.wasm", gc, runtime, asserts=asserts,
-                           stack_size=stack_size)
+    output = out / f"{name}{'.asserts' if asserts else ''}.wasm"
+    if runtime is None:
+        return handbuild.Built(output, handbuild.link(program, output, gc, None, stack_size), None)
+    return handbuild.build(program, output, asserts=asserts, stack_size=stack_size)
 
 
 # -- the analysis, on a small real module -----------------------------------------------------------
@@ -195,18 +192,6 @@ def test_allocating_on_a_moved_stack(tmp_path: Path, gc: handbuild.Bdwgc, runtim
     assert (ran.status, ran.stdout) == (0, "300000 cells checked, 0 damaged\n"), (ran.stderr, ran.trap)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("asserts", [False, True], ids=["O", "asyncify-asserts"])
-@pytest.mark.parametrize("name", sorted(UPSTREAM_TESTS))
-def test_bdwgc_upstream_test(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path, name: str, asserts: bool) -> None:
-    program = handbuild.Program([gc.tree / member for member in UPSTREAM_TESTS[name]])
-    built = handbuild.build(program, tmp_path / f"{name}.wasm", gc, runtime, asserts=asserts)
-    ran = handbuild.execute(built.module, directory=tmp_path)  # cordtest writes a file
-    assert ran.status == 0, (ran.stdout[-2000:], ran.stderr[-2000:], ran.trap)
-    if name == "gctest":
-        assert "Collector appears to work" in ran.stdout
-
-
 # -- Crystal programs -------------------------------------------------------------------------------
 
 CRYSTAL_CASES = {
@@ -223,7 +208,7 @@ def test_crystal_program_prints_what_native_prints(tmp_path: Path, gc: handbuild
                                                    name: str) -> None:
     source, args, release = CRYSTAL_CASES[name]
     program = handbuild.compile_crystal(source, tmp_path, release=release)
-    built = handbuild.build(program, tmp_path / f"{name}.wasm", gc, runtime)
+    built = handbuild.build(program, tmp_path / f"{name}.wasm")
     ran = handbuild.execute(built.module, args, directory=tmp_path)
     assert ran.status == 0, (ran.stderr[-2000:], ran.trap)
     assert ran.stdout == handbuild.native_output(source, args)
@@ -232,7 +217,7 @@ def test_crystal_program_prints_what_native_prints(tmp_path: Path, gc: handbuild
 @pytest.mark.slow
 def test_binary_trees_peak_memory(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
     program = handbuild.compile_crystal(CRYSTAL_PROGRAMS / "binary_trees.cr", tmp_path, release=True)
-    built = handbuild.build(program, tmp_path / "binary_trees.wasm", gc, runtime)
+    built = handbuild.build(program, tmp_path / "binary_trees.wasm")
     ran = handbuild.execute(built.module, ("16",))
     assert ran.status == 0 and ran.memory <= 32 << 20, (ran.memory, ran.stderr)
 
@@ -240,7 +225,7 @@ def test_binary_trees_peak_memory(tmp_path: Path, gc: handbuild.Bdwgc, runtime: 
 @pytest.mark.slow
 def test_allocating_more_than_a_gigabyte_in_32_mib(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
     program = handbuild.compile_crystal(CRYSTAL_PROGRAMS / "alloc_heavy.cr", tmp_path, release=True)
-    built = handbuild.build(program, tmp_path / "alloc_heavy.wasm", gc, runtime)
+    built = handbuild.build(program, tmp_path / "alloc_heavy.wasm")
     ran = handbuild.execute(built.module, env={"CWPKG_RT_STATS": "1"})
     assert ran.status == 0, ran.stderr
     assert ran.stdout == handbuild.native_output(CRYSTAL_PROGRAMS / "alloc_heavy.cr")
@@ -251,7 +236,7 @@ def test_allocating_more_than_a_gigabyte_in_32_mib(tmp_path: Path, gc: handbuild
 def test_crystal_under_asyncify_asserts(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
     source = CRYSTAL_PROGRAMS / "gc_features.cr"
     program = handbuild.compile_crystal(source, tmp_path)
-    built = handbuild.build(program, tmp_path / "gc_features.asserts.wasm", gc, runtime, asserts=True)
+    built = handbuild.build(program, tmp_path / "gc_features.asserts.wasm", asserts=True)
     ran = handbuild.execute(built.module)
     assert (ran.status, ran.stdout) == (0, handbuild.native_output(source)), (ran.stderr, ran.trap)
 
@@ -263,8 +248,7 @@ def test_collections_with_gmp_pcre_and_libxml2_frames_on_the_stack(tmp_path: Pat
     source = CRYSTAL_PROGRAMS / "c_frames.cr"
     program = handbuild.compile_crystal(source, tmp_path, release=True)
     assert {"gmp", "pcre", "xml2"} <= set(program.libraries)
-    built = handbuild.build(program, tmp_path / f"c_frames{'.asserts' if asserts else ''}.wasm", gc, runtime,
-                            asserts=asserts)
+    built = handbuild.build(program, tmp_path / f"c_frames{'.asserts' if asserts else ''}.wasm", asserts=asserts)
     ran = handbuild.execute(built.module, env={"CWPKG_RT_STATS": "1"})
     assert (ran.status, ran.trap) == (0, None), (ran.stderr[-2000:], ran.trap)
     assert ran.stdout == handbuild.native_output(source)
@@ -275,7 +259,7 @@ def test_collections_with_gmp_pcre_and_libxml2_frames_on_the_stack(tmp_path: Pat
 @pytest.mark.slow
 def test_crystal_heap_exhaustion_is_a_clear_error(tmp_path: Path, gc: handbuild.Bdwgc, runtime: Path) -> None:
     program = handbuild.compile_crystal(CRYSTAL_PROGRAMS / "out_of_memory.cr", tmp_path, release=True)
-    built = handbuild.build(program, tmp_path / "out_of_memory.wasm", gc, runtime)
+    built = handbuild.build(program, tmp_path / "out_of_memory.wasm")
     ran = handbuild.execute(built.module, env={"GC_MAXIMUM_HEAP_SIZE": "32M"})
     assert (ran.status, ran.trap) == (1, None), (ran.stdout[-300:], ran.stderr[-2000:], ran.trap)
     assert "kept 2000 arrays" in ran.stdout  # 16 MiB kept: the heap was used before it ran out
@@ -283,9 +267,9 @@ def test_crystal_heap_exhaustion_is_a_clear_error(tmp_path: Path, gc: handbuild.
 
 
 @pytest.mark.slow
-def test_gc_none_still_selects_the_old_collector(tmp_path: Path) -> None:
+def test_gc_none_still_selects_the_old_collector(tmp_path: Path, gc: handbuild.Bdwgc) -> None:
     source = EXAMPLES / "hello.cr"
-    program = handbuild.compile_crystal(source, tmp_path, ("-Dgc_none",))  # with -Dcwpkg_runtime too
+    program = handbuild.compile_crystal(source, tmp_path, gc=False)  # -Dgc_none beside -Dcwpkg_runtime
     assert "gc" not in program.libraries
     handbuild.link(program, tmp_path / "hello.wasm", None, None)
     ran = handbuild.execute(tmp_path / "hello.wasm", directory=tmp_path)
@@ -301,7 +285,7 @@ def test_collections_due_on_the_way_out_of_a_raise(tmp_path: Path, gc: handbuild
     The dead-end marker forbids unwinds there; without it this traps (asserts) or corrupts."""
     source = CRYSTAL_PROGRAMS / "raise_collects.cr"
     program = handbuild.compile_crystal(source, tmp_path)
-    built = handbuild.build(program, tmp_path / "raise_collects.wasm", gc, runtime, asserts=asserts)
+    built = handbuild.build(program, tmp_path / "raise_collects.wasm", asserts=asserts)
     assert built.instrumented and built.instrumented.paths.dead_ends
     ran = handbuild.execute(built.module, env={"CWPKG_RT_STATS": "1"})
     assert (ran.status, ran.trap) == (1, None), (ran.stdout[-500:], ran.stderr[-2000:], ran.trap)

@@ -94,7 +94,7 @@ def plan_libraries(line: LinkLine, book: RecipeBook, sysroot: Sysroot) -> Librar
                 hint=f"write a recipe that provides {library}, or pass the directory holding lib{library}.a "
                      "to the linker with -L",
             )
-    runtime = GC_LIBRARY in line.libraries and GC_LIBRARY in providers
+    runtime = GC_LIBRARY in [*line.libraries, *_sysroot_archives(line, sysroot)] and GC_LIBRARY in providers
     if runtime:  # libgc collects only under the runtime (its collection gate refuses otherwise)
         if RUNTIME_LIBRARY not in providers:
             raise ProgramError(f"the program links -l{GC_LIBRARY}, and no recipe provides cwpkg's runtime "
@@ -106,6 +106,14 @@ def plan_libraries(line: LinkLine, book: RecipeBook, sysroot: Sysroot) -> Librar
     installed = sysroot.installed()
     missing = [recipe for recipe in recipes if recipe.name not in installed]
     return LibraryPlan(recipes[::-1], missing, own, linked_from, runtime)
+
+
+def _sysroot_archives(line: LinkLine, sysroot: Sysroot) -> list[str]:
+    """The libraries a link names by their archive's path in the sysroot (as CMake's find_library
+    gives them) rather than by -lNAME."""
+    libdir = sysroot.lib_dir.resolve()
+    return [path.name[3:-2] for path in map(Path, line.objects)
+            if path.name.startswith("lib") and path.suffix == ".a" and path.parent.resolve() == libdir]
 
 
 def require_installed(plan: LibraryPlan, sysroot: Sysroot) -> None:

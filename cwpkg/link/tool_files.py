@@ -17,7 +17,6 @@ from cwpkg.crystal import CompatStdlib, CrystalCompiler, crystal_environment
 from cwpkg.fs import write_text_atomically
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import Toolchain
-from cwpkg.wasm import STACK_SIZE
 
 # CMake knows no WASI platform: this one makes find_package/find_library look for static libraries
 # in the sysroot's lib/wasm32-wasi and name programs *.wasm, as wasi-sdk's own platform file does.
@@ -42,7 +41,7 @@ def _wasm_ld_wrapper(recipe_root: Path, sysroot: Sysroot, toolchain_choice: str 
             f"{assignments} exec {shlex.quote(sys.executable)} -m cwpkg.link.shim \"$@\"\n")
 
 
-def _meson_cross_file(toolchain: Toolchain, sysroot: Sysroot) -> str:
+def _meson_cross_file(toolchain: Toolchain, sysroot: Sysroot, link_flags: list[str]) -> str:
     def quoted(value: str) -> str:
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -63,7 +62,7 @@ def _meson_cross_file(toolchain: Toolchain, sysroot: Sysroot) -> str:
         f"pkg_config_libdir = {quoted(str(sysroot.pkg_config_dir))}",
         "",
         "[built-in options]",
-        f"c_link_args = ['-Wl,-z,stack-size={STACK_SIZE}']",
+        f"c_link_args = [{', '.join(quoted(flag) for flag in link_flags)}]",
         "",
         "[host_machine]",
         "system = 'wasi'",
@@ -81,16 +80,19 @@ def sysroot_environment(recipe_root: Path, sysroot: Sysroot, toolchain: Toolchai
     wrapper = directory / "bin" / "wasm-ld"
     wrapper.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomically(wrapper, _wasm_ld_wrapper(recipe_root, sysroot, toolchain_choice), mode=0o755)
+    # clang runs the wasm-ld beside itself, not the one on PATH, unless told: C programs then link as
+    # `cwpkg link` links them (the stack size, libraries' dependencies, the GC runtime with -lgc).
+    link_flags = [f"-fuse-ld={wrapper}"]
     cmake_file, meson_file = directory / "wasi-toolchain.cmake", directory / "wasi-cross.meson"
     platform = directory / "cmake" / "Platform" / "WASI.cmake"
     platform.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomically(platform, CMAKE_WASI_PLATFORM)
     write_text_atomically(cmake_file, cmake_toolchain(toolchain, sysroot) + "\n".join([
         f"list(APPEND CMAKE_MODULE_PATH {platform.parent.parent})",
-        f'set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-z,stack-size={STACK_SIZE}")',
+        f'set(CMAKE_EXE_LINKER_FLAGS_INIT "{" ".join(link_flags)}")',
         "",
     ]))
-    write_text_atomically(meson_file, _meson_cross_file(toolchain, sysroot))
+    write_text_atomically(meson_file, _meson_cross_file(toolchain, sysroot, link_flags))
     variables = {"PATH": str(wrapper.parent)}
     if compiler is not None and stdlib is not None:
         variables.update(crystal_environment(compiler, stdlib, sysroot))
@@ -101,7 +103,7 @@ def sysroot_environment(recipe_root: Path, sysroot: Sysroot, toolchain: Toolchai
         "RANLIB": toolchain.ranlib,
         "NM": toolchain.nm,
         "CFLAGS": "-O2",
-        "LDFLAGS": f"-Wl,-z,stack-size={STACK_SIZE}",
+        "LDFLAGS": " ".join(link_flags),
         "CWPKG_CMAKE_TOOLCHAIN": str(cmake_file),
         "CWPKG_MESON_CROSS_FILE": str(meson_file),
     })

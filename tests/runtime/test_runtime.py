@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import handbuild  # noqa: E402
+from helpers import run_cwpkg  # noqa: E402
 
 from cwpkg.link import asyncify_lists  # noqa: E402
 from cwpkg.link import runtime as wasm_runtime  # noqa: E402
@@ -134,6 +137,56 @@ def test_list_and_trees_in_locals_survive(tmp_path: Path, gc: handbuild.Bdwgc, r
 
 
 @pytest.mark.slow
+def test_cwpkg_link_of_a_c_object_with_lgc_adds_the_runtime(tmp_path: Path, gc: handbuild.Bdwgc,
+                                                             full_sysroot: dict[str, str]) -> None:
+    """What a user types: `cwpkg link prog.o -- -lgc`, nothing else."""
+    program = handbuild.compile_c(C_PROGRAMS / "locals_list.c", gc, tmp_path)
+    module = tmp_path / "list.wasm"
+    linked = run_cwpkg("link", str(program.objects[0]), "-o", str(module), "--", "-lgc", env=full_sysroot)
+    assert linked.returncode == 0, linked.stderr
+    assert re.search(r"cwpkg runtime: .* instrumented \d+ of \d+ functions", linked.stderr), linked.stderr
+    ran = run_cwpkg("run", str(module), env=full_sysroot)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    match = LIST_RESULT.match(ran.stdout)
+    assert match and int(match.group(1)) >= 100, ran.stdout
+
+
+BUILD_SYSTEMS = {
+    "make": "$CC $CFLAGS -I$CWPKG_SYSROOT/include list.c -o list.wasm $LDFLAGS -lgc",
+    "cmake": ("cmake -S . -B build -DCMAKE_TOOLCHAIN_FILE=\"$CWPKG_CMAKE_TOOLCHAIN\" -DCMAKE_BUILD_TYPE=Release"
+              " >/dev/null && cmake --build build >/dev/null && cp build/list.wasm ."),
+}
+CMAKE_PROJECT = """\
+cmake_minimum_required(VERSION 3.13)
+project(list C)
+find_library(GC_LIBRARY gc REQUIRED)
+find_path(GC_INCLUDE gc.h REQUIRED)
+add_executable(list list.c)
+target_include_directories(list PRIVATE ${GC_INCLUDE})
+target_link_libraries(list ${GC_LIBRARY})
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("build_system", sorted(BUILD_SYSTEMS))
+def test_c_builds_after_cwpkg_env_link_the_runtime(tmp_path: Path, gc: handbuild.Bdwgc, full_sysroot: dict[str, str],
+                                                   build_system: str) -> None:
+    """A plain C build in a shell that sourced `cwpkg env`: its link goes through cwpkg's wasm-ld, so
+    -lgc (or CMake's path to libgc.a) brings the runtime and the Asyncify step."""
+    shutil.copy(C_PROGRAMS / "locals_list.c", tmp_path / "list.c")
+    (tmp_path / "CMakeLists.txt").write_text(CMAKE_PROJECT)
+    script = f'eval "$({sys.executable} -m cwpkg env --shell)" && {BUILD_SYSTEMS[build_system]}'
+    build = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                           env={**full_sysroot, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert build.returncode == 0, build.stdout + build.stderr
+    assert "cwpkg runtime:" in build.stderr, build.stderr
+    ran = run_cwpkg("run", str(tmp_path / "list.wasm"), env=full_sysroot)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    match = LIST_RESULT.match(ran.stdout)
+    assert match and int(match.group(1)) >= 100, ran.stdout
+
+
+@pytest.mark.slow
 def test_plain_bdwgc_frees_what_locals_hold(tmp_path: Path, gc: handbuild.Bdwgc) -> None:
     """The problem the runtime solves: collections allowed anywhere, without the runtime."""
     built = build_c("locals_list", tmp_path, gc, None, flags=("-DWITHOUT_RUNTIME",))
@@ -197,6 +250,7 @@ def test_allocating_on_a_moved_stack(tmp_path: Path, gc: handbuild.Bdwgc, runtim
 CRYSTAL_CASES = {
     **{path.stem: (path, (), False) for path in sorted(EXAMPLES.glob("*.cr"))},
     "gc_features": (CRYSTAL_PROGRAMS / "gc_features.cr", (), False),
+    "gc_disable": (CRYSTAL_PROGRAMS / "gc_disable.cr", (), False),
     "keep_alive": (CRYSTAL_PROGRAMS / "keep_alive.cr", (), True),  # optimized: its locals are wasm locals
     "binary_trees": (CRYSTAL_PROGRAMS / "binary_trees.cr", ("16",), True),
 }

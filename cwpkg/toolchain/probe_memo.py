@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cwpkg.fs import value_sha256, write_text_atomically
+from cwpkg.fs import json_text, value_sha256, write_text_atomically
 from cwpkg.places import cache_dir
 
 MEMO_DIR = "probes"
@@ -54,7 +54,7 @@ def remembered(kind: str, tools: Sequence[Path], probe: Callable[[], dict[str, A
     if answer is not None:
         record = {"tools": identities, "answer": answer, "answer_sha256": value_sha256(answer),
                   "named": [_identity(path) for path in named(answer)]}
-        _new_answers[memo] = json.dumps(record, indent=1, sort_keys=True) + "\n"
+        _new_answers[memo] = json_text(record)
     return answer
 
 

@@ -2,7 +2,7 @@
 
 Each program is built twice from the same source and compiler: as Crystal 1.6.0 builds it for wasm32
 today (gc/none, linked as `cwpkg link` links it, no wasm-opt), and with bdwgc and cwpkg's runtime
-(tests/runtime/handbuild.py: the Asyncify step of cwpkg.wasm_runtime, with the call-graph onlylist, dead
+(tests/runtime/handbuild.py: the Asyncify step of cwpkg.link.runtime, with the call-graph onlylist, dead
 ends marked, then wasm-opt -O). `--variants` adds the levers measured in docs/wasm-runtime.md: Asyncify
 with Binaryen's own analysis instead of the onlylist (every indirect call may unwind), the onlylist
 without dead ends, and no -O after Asyncify.

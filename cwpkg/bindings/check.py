@@ -1,7 +1,7 @@
 """The binding check: every Crystal `lib` declaration that binds a sysroot library, against the C headers.
 
 What is compared is what WebAssembly enforces or silently gets wrong, each side as its own compiler
-sees it for wasm32 (bindings_crystal.py, bindings_c.py):
+sees it for wasm32 (bindings/crystal_declarations.py, bindings/c_declarations.py):
 
 - every fun's wasm signature (i32/i64/f32/f64 parameters and results): wasm-ld replaces a direct call
   with another signature by a trap;

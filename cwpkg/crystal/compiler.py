@@ -13,7 +13,7 @@ INSTALL_HINT = ("on Debian/Ubuntu: apt-get install crystal; elsewhere install Cr
                 "or point CWPKG_CRYSTAL at a crystal executable")
 
 
-# A file in every patched copy of the standard library that cwpkg makes (see crystal_compat): a
+# A file in every patched copy of the standard library that cwpkg makes (see crystal/compat.py): a
 # CRYSTAL_PATH exported by `cwpkg env` names such a copy, which is never the compiler's own stdlib.
 COMPAT_MARKER = ".cwpkg-compat-stdlib"
 

@@ -2,7 +2,7 @@
 
 Only what a binding declares is read here, as written, with the macro conditions (`{% if flag?(...) %}`)
 around it; what the declarations mean for a target (which are active, what their types resolve to,
-their layouts) is the compiler's answer, asked by bindings_crystal.py, which reproduces those
+their layouts) is the compiler's answer, asked by bindings/crystal_declarations.py, which reproduces those
 conditions around each question so that the compiler decides them.
 """
 

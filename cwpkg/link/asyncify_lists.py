@@ -53,7 +53,7 @@ class Cuts:
     no_unwind_indirect: frozenset[str] = frozenset()  # functions whose indirect calls never lead to an unwind
     guarded_wraps: frozenset[str] = frozenset()  # NAMEs whose __wrap_NAME calls NAME with unwinds forbidden
     # A function that forbids unwinds from then on: called at the start of a path that ends in
-    # `unreachable` (wasm_code.DeadEnd), it makes the calls on that path cut calls.
+    # `unreachable` (cwpkg.wasm.code.DeadEnd), it makes the calls on that path cut calls.
     dead_end_marker: str | None = None
 
 
@@ -79,7 +79,7 @@ BDWGC_CALLBACK_RUNNERS = frozenset(["GC_invoke_finalizers", "GC_call_with_stack_
 
 
 def runtime_cuts(libgc_functions: set[str], wrapped: set[str]) -> Cuts:
-    """The cuts cwpkg's runtime guarantees, given the functions libgc.a defines (wasm_code's
+    """The cuts cwpkg's runtime guarantees, given the functions libgc.a defines (cwpkg.wasm.code's
     defined_function_names) and the functions the runtime wraps.
 
     Every indirect call of bdwgc's other than the callback runners' runs a callback that cannot start

@@ -34,7 +34,7 @@ from cwpkg.toolchain import (
 )
 from cwpkg.wasm import STACK_SIZE, LinkLine, defined_symbols, imports
 
-if TYPE_CHECKING:  # the link driver starts the compiler before it reads recipes (see cli_program.py)
+if TYPE_CHECKING:  # the link driver starts the compiler before it reads recipes (see link/program.py)
     from cwpkg.recipes import Recipe, RecipeBook
 
 LIBC_RECIPE = "wasi-libc"

@@ -19,7 +19,7 @@ from cwpkg.recipes.suite_section import Suite, parse_suite
 
 BUILD_KINDS = ("autotools", "cmake", "make", "scons")
 
-# Placeholders that build arguments and environment values may use; see buildenv.py.
+# Placeholders that build arguments and environment values may use; see builds/environment.py.
 PLACEHOLDERS = frozenset(
     {"clang", "ar", "ranlib", "nm", "wasm_ld", "cflags", "sysroot", "stage", "destdir", "prefix", "jobs", "src"}
 )

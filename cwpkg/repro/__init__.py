@@ -1,4 +1,4 @@
-"""Reproducibility: the lockfile, locking and verifying against it, bundles, the binary cache publisher, CI templates.
+"""Reproducibility: the lockfile, locking and verifying against it, bundles, CI templates.
 
 What other stages use, each imported from its module when first asked for.
 """

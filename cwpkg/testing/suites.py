@@ -2,7 +2,7 @@
 
 The package is built again in a private work directory (never installed from there), the suite's
 build commands make its test programs, and every wasm program the suite names is replaced by a
-script that runs it under wasmtime (see wasm_command.py), so upstream's harness runs unchanged.
+script that runs it under wasmtime (see wasm/host_command.py), so upstream's harness runs unchanged.
 Each test ends as one outcome; a non-passing test is explained only by a reason the recipe gives,
 and a test the recipe calls impossible that passes is a problem too: the recipe must say the truth.
 """

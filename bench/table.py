@@ -130,8 +130,10 @@ def _link_pair(example: Path, scratch: Path, env: dict[str, str], work: Path, ru
     bare = ["sh", "-c", f"crystal build --cross-compile --target wasm32-unknown-wasi {example} -o {scratch}/bare "
             f"> /dev/null && {wasm_ld} {scratch}/bare.wasm -o {scratch}/bare.out.wasm "
             f"-L{sysroot}/lib/wasm32-wasi -z stack-size=8388608 {' '.join(libraries)} -lz -lc {builtins}"]
-    linked, baseline = paired_medians(runs, [*CWPKG, "link", str(example), "-o", str(scratch / "app.wasm"), "--quiet"],
-                                      env, bare, crystal_env, work)
+    # -Dgc_none: the same program as the bare commands build (no GC runtime, whose Asyncify step is
+    # measured by bench/gc_runtime.py), so that the ratio is the link driver's own cost.
+    linked, baseline = paired_medians(runs, [*CWPKG, "link", str(example), "-o", str(scratch / "app.wasm"), "--quiet",
+                                             "--", "-Dgc_none"], env, bare, crystal_env, work)
     return linked, "crystal --cross-compile + wasm-ld", baseline
 
 

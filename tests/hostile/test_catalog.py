@@ -161,7 +161,8 @@ def _fake_prefix(setting: Setting, clang_version: str | None, builtins: bool, wa
     prefix = setting.scratch / "fake-llvm"
     (prefix / "bin").mkdir(parents=True, exist_ok=True)
     missing = setting.scratch / "nowhere" / "libclang_rt.builtins-wasm32.a"
-    printed = "/usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a" if builtins else missing
+    real = sorted(Path("/usr/lib").glob("llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a"))
+    printed = (real[-1] if real else missing) if builtins else missing  # whichever LLVM this machine has
     scripts = {"clang": f'#!/bin/sh\ncase "$*" in *print-libgcc*) echo {printed};; '
                         f'*) echo "Debian clang version {clang_version or "x"}.0.1";; esac\n',
                "llvm-ar": "#!/bin/sh\necho 'LLVM version 19'\n", "llvm-ranlib": "#!/bin/sh\n",

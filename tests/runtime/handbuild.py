@@ -99,10 +99,21 @@ def compile_c(source: Path, gc: Bdwgc, out: Path, flags: tuple[str, ...] = ()) -
     return Program([obj], ["gc"], compile_seconds=time.perf_counter() - started)
 
 
+_COMPILED: dict[tuple[Path, tuple[str, ...], bool, bool, Path], Program] = {}
+
+
 def compile_crystal(source: Path, out: Path, flags: tuple[str, ...] = (), release: bool = False,
                     gc: bool = True) -> Program:
     """`crystal build --cross-compile` as `cwpkg link` runs it (the compat patches, -Dcwpkg_runtime: the
-    boehm collector); without gc, the gc/none build (-Dgc_none)."""
+    boehm collector); without gc, the gc/none build (-Dgc_none). A program compiled once in this process
+    (for the same sysroot) is not compiled again: its objects stay where the first call put them."""
+    key = (source, flags, release, gc, sysroot().root)
+    if key not in _COMPILED:
+        _COMPILED[key] = _compile_crystal(source, out, flags, release, gc)
+    return _COMPILED[key]
+
+
+def _compile_crystal(source: Path, out: Path, flags: tuple[str, ...], release: bool, gc: bool) -> Program:
     stem = source.stem + ("" if gc else "-none") + ("-release" if release else "")
     objects = out / f"objects-{stem}"
     objects.mkdir(exist_ok=True)

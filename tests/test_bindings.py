@@ -201,11 +201,11 @@ UNPATCHED = [
     "big/lib_gmp.cr:95: LibGMP.tdiv_r_ui: Crystal (i32, i32, i32) -> (), C (i32, i32, i32) -> i32: "
     "unsigned long __gmpz_tdiv_r_ui(mpz_ptr, mpz_srcptr, unsigned long) (gmp.h:1098)",
     "gc/boehm.cr:84: LibGC.get_prof_stats: Crystal (i32, i32) -> (), C (i32, i32) -> i32: "
-    "size_t GC_get_prof_stats(struct GC_prof_stats_s *, size_t) (gc/gc.h:826)",
+    "size_t GC_get_prof_stats(struct GC_prof_stats_s *, size_t) (gc/gc.h:844)",
     "gc/boehm.cr:101: LibGC.set_on_collection_event (callback cb): Crystal () -> (), C (i32) -> (): "
     "typedef void (*GC_on_collection_event_proc)(GC_EventType) (gc/gc.h:157)",
     "gc/boehm.cr:153: LibGC.set_warn_proc: proc literal Proc(Pointer(UInt8), UInt32, (Int32 | Nil)) passed as _0: "
-    "Crystal (i32, i32, i32) -> (), C (i32, i32) -> (): typedef void (*GC_warn_proc)(char *, GC_word) (gc/gc.h:1407)",
+    "Crystal (i32, i32, i32) -> (), C (i32, i32) -> (): typedef void (*GC_warn_proc)(char *, GC_word) (gc/gc.h:1425)",
     "lib_c/wasm32-wasi/c/netdb.cr:12: LibC::Addrinfo.ai_addr: Crystal Pointer(LibC::Sockaddr) at offset 20 "
     "(4 bytes), C ai_addr at offset 24 (4 bytes): struct sockaddr * ai_addr in struct evutil_addrinfo "
     "(event2/util.h:679), shared through fun LibEvent2.evutil_freeaddrinfo",

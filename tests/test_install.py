@@ -58,6 +58,20 @@ def test_second_install_does_no_work(repo):
     assert snapshot(root / "sysroot") == before
 
 
+def test_companions_are_installed_with_the_package_that_names_them(repo):
+    """As cwpkg-rt with bdwgc: a companion may even depend on the package that names it."""
+    root, env = repo
+    path = root / "recipes" / "add.yaml"
+    document = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**document, "companions": ["twice"]}, sort_keys=False))
+    result = install(env, "add")
+    assert result.returncode == 0, result.stderr
+    assert "built: add, twice; installed: add, twice" in result.stdout, result.stdout
+    path.write_text(yaml.safe_dump({**document, "companions": ["thrice"]}, sort_keys=False))
+    unknown = install(env, "add")
+    assert unknown.returncode == 3 and "key 'companions': no recipe named 'thrice'" in unknown.stderr
+
+
 def test_changing_a_patch_rebuilds_that_package_and_its_dependents_only(repo):
     root, env = repo
     assert install(env, "twice").returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -91,12 +92,16 @@ def test_missing_libraries_are_named_or_installed(full_sysroot, tmp_path):
     module = tmp_path / "gzip.wasm"
     refused = run_cwpkg("link", str(source), "-o", str(module), "--no-install", env=env)
     assert refused.returncode == 11
-    assert "needs recipes not installed in" in refused.stderr and "wasi-libc (-lc), zlib (-lz)" in refused.stderr
-    assert "fix: cwpkg install wasi-libc zlib" in refused.stderr
+    assert "needs recipes not installed in" in refused.stderr, refused.stderr
+    # the garbage collector and cwpkg's runtime with it, for every Crystal program
+    assert "wasi-libc (-lc), zlib (-lz), bdwgc (-lgc), cwpkg-rt (-lgc)" in refused.stderr, refused.stderr
+    assert "fix: cwpkg install wasi-libc zlib bdwgc cwpkg-rt" in refused.stderr
     assert not (tmp_path / "fresh").exists() and not module.exists()
     result = run_cwpkg("link", str(source), "-o", str(module), "--run", env=env)
     assert result.returncode == 0, result.stderr
-    assert "built: wasi-libc, zlib; installed: wasi-libc, zlib" in result.stderr
+    built = re.search(r"built: ([^;]+); installed: (.+)", result.stderr)
+    assert built and set(built.group(1).split(", ")) == set(built.group(2).split(", ")) == \
+        {"wasi-libc", "zlib", "bdwgc", "cwpkg-rt"}, result.stderr
     assert result.stdout == (REPO / "examples" / "gzip.expected").read_text()
 
 
@@ -165,11 +170,13 @@ def test_asyncify_runs_when_the_program_imports_it(full_sysroot, tmp_path):
 
 
 def test_optimize_and_strip_make_a_smaller_module_with_the_same_output(full_sysroot, tmp_path):
+    """On the gc/none build, which gets no wasm-opt run unless asked (a program with the GC runtime
+    always gets -O1 after its Asyncify step, -O with --optimize)."""
     source = REPO / "examples" / "regex.cr"
-    plain = run_cwpkg("link", str(source), "-o", str(tmp_path / "plain.wasm"), "--run", env=full_sysroot,
-                      cwd=tmp_path)
-    small = run_cwpkg("link", str(source), "-o", str(tmp_path / "small.wasm"), "-O", "--strip", "--run",
+    plain = run_cwpkg("link", str(source), "-o", str(tmp_path / "plain.wasm"), "--run", "--", "-Dgc_none",
                       env=full_sysroot, cwd=tmp_path)
+    small = run_cwpkg("link", str(source), "-o", str(tmp_path / "small.wasm"), "-O", "--strip", "--run",
+                      "--", "-Dgc_none", env=full_sysroot, cwd=tmp_path)
     assert plain.returncode == small.returncode == 0, small.stderr
     assert small.stdout == plain.stdout == (REPO / "examples" / "regex.expected").read_text()
     assert (tmp_path / "small.wasm").stat().st_size < (tmp_path / "plain.wasm").stat().st_size * 0.8

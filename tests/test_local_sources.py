@@ -52,6 +52,7 @@ def test_the_same_directory_gives_the_same_identity_anywhere(repo, tmp_path: Pat
     moved = tmp_path / "elsewhere"
     root.rename(moved)
     (moved / "add-src" / "add.c").touch()  # times and places do not count, contents do
+    (moved / "add-src" / "empty").mkdir()  # nor empty directories, which git does not keep
     env = {**env_for(moved, moved / "mirror", tmp_path / "cache")}
     again = run_cwpkg("install", "-q", "add", env=env)
     assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout + again.stderr

@@ -15,12 +15,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
-    """One sysroot with wasi-libc, bdwgc and pcre, built from an empty source cache."""
+    """One sysroot with wasi-libc, bdwgc (and its companion cwpkg-rt) and pcre, built from an empty source cache."""
     base = tmp_path_factory.mktemp("real")
     env = {"CWPKG_CACHE": str(base / "cache"), "CWPKG_SYSROOT": str(base / "sysroot")}
     result = run_cwpkg("install", "--quiet", "bdwgc", "pcre", env=env)
     assert result.returncode == 0, result.stderr
     assert "built: wasi-libc" in result.stdout and "bdwgc" in result.stdout and "pcre" in result.stdout
+    assert "cwpkg-rt" in result.stdout
     return base, env
 
 
@@ -29,7 +30,7 @@ def test_every_installed_package_test_program_passes_under_wasmtime(built):
     result = run_cwpkg("check", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = {line.split()[1].rstrip(":"): line for line in result.stdout.splitlines()}
-    assert lines.keys() == {"bdwgc", "pcre", "wasi-libc"}
+    assert lines.keys() == {"bdwgc", "cwpkg-rt", "pcre", "wasi-libc"}
     assert all(line.startswith("PASS") for line in lines.values()), result.stdout
 
 
@@ -53,10 +54,12 @@ def test_gc_test_program_catches_a_broken_collector(built, tmp_path, breakage, e
     base, env = built
     header = tmp_path / "break.h"
     header.write_text(f"#include <gc.h>\n#undef GC_INIT\n#define GC_INIT() (GC_init(), {breakage})\n")
-    module = tmp_path / "broken.wasm"
+    module, obj = tmp_path / "broken.wasm", tmp_path / "broken.o"
     clang = run_cwpkg("toolchain").stdout.split("clang     ")[1].split()[0]
     subprocess.run([clang, "--target=wasm32-wasi", f"--sysroot={base / 'sysroot'}", "-O2", "-include", str(header),
-                    str(REPO / "recipes/checks/bdwgc.c"), "-lgc", "-o", str(module)], check=True)
+                    "-c", str(REPO / "recipes/checks/bdwgc.c"), "-o", str(obj)], check=True)
+    linked = run_cwpkg("link", str(obj), "-o", str(module), "--", "-lgc", env=env)  # with the runtime, as checks are
+    assert linked.returncode == 0, linked.stderr
     result = run_module(module)
     assert result.exit_code == 1
     assert expected in result.stdout and "bdwgc FAILED" in result.stdout

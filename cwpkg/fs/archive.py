@@ -19,12 +19,15 @@ from cwpkg.fs.digest import file_sha256
 SOURCE_DATE_EPOCH = 315532800  # 1980-01-01, the earliest time every archive format can store; builds get it too
 
 
-def _entries(root: Path) -> list[Path]:
+def _entries(root: Path, empty_directories: bool = True) -> list[Path]:
     found = []
     for directory, subdirs, files in os.walk(root):
         subdirs.sort()
         for name in subdirs + files:
             found.append(Path(directory, name))
+    if not empty_directories:  # a directory is kept only for what is in it
+        holders = {parent for path in found if not path.is_dir() or path.is_symlink() for parent in path.parents}
+        found = [path for path in found if path in holders or not path.is_dir() or path.is_symlink()]
     return sorted(found, key=lambda path: path.relative_to(root).as_posix())
 
 
@@ -38,13 +41,14 @@ def write_archive(root: Path, destination: Path) -> str:
 
 def archive_bytes(root: Path, top: str) -> bytes:
     """The tree at `root` as a deterministic tar.gz in memory, every entry under the directory `top`,
-    as source tarballs are (for sources that are directories of the recipe checkout)."""
+    as source tarballs are (for sources that are directories of the recipe checkout). Empty
+    directories are left out: git keeps none, so two checkouts of one commit give the same bytes."""
     raw = io.BytesIO()
-    _write_tar_gz(root, raw, f"{top}/")
+    _write_tar_gz(root, raw, f"{top}/", empty_directories=False)
     return raw.getvalue()
 
 
-def _write_tar_gz(root: Path, raw: BinaryIO, prefix: str = "") -> None:
+def _write_tar_gz(root: Path, raw: BinaryIO, prefix: str = "", empty_directories: bool = True) -> None:
     with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as compressed, \
             tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar:
         tar.inodes = _NoInodes()  # files that share an inode are stored twice, never as a hard link
@@ -52,7 +56,7 @@ def _write_tar_gz(root: Path, raw: BinaryIO, prefix: str = "") -> None:
             top = tarfile.TarInfo(prefix.rstrip("/"))
             top.type, top.mode, top.mtime = tarfile.DIRTYPE, 0o755, SOURCE_DATE_EPOCH
             tar.addfile(top)
-        for path in _entries(root):
+        for path in _entries(root, empty_directories):
             info = tar.gettarinfo(str(path), arcname=prefix + path.relative_to(root).as_posix())
             info.uid = info.gid = 0
             info.uname = info.gname = ""

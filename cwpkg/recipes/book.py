@@ -19,12 +19,13 @@ class RecipeBook:
             recipe = load_recipe(path)
             self._recipes[recipe.name] = recipe
         for recipe in self._recipes.values():
-            for dependency in recipe.depends:
-                if dependency not in self._recipes:
-                    raise RecipeError(
-                        f"{recipe.path}: key 'depends': no recipe named {dependency!r}",
-                        hint=f"add recipes/{dependency}.yaml or remove it from depends",
-                    )
+            for key, names in (("depends", recipe.depends), ("companions", recipe.companions)):
+                for dependency in names:
+                    if dependency not in self._recipes:
+                        raise RecipeError(
+                            f"{recipe.path}: key '{key}': no recipe named {dependency!r}",
+                            hint=f"add recipes/{dependency}.yaml or remove it from {key}",
+                        )
             for patch in recipe.patches:
                 patch_path = self.patch_path(patch)
                 if not patch_path.is_file():
@@ -52,9 +53,14 @@ class RecipeBook:
         return self.recipes_dir / recipe.test.program
 
     def with_dependencies(self, names: list[str]) -> list[Recipe]:
-        """The named recipes and everything they depend on, each after its dependencies."""
+        """The named recipes, their companions and everything they depend on, each after its dependencies."""
+        wanted = list(dict.fromkeys(names))
+        for name in wanted:  # grows while it is walked: companions of companions, and their dependencies'
+            for other in (*self.get(name).depends, *self.get(name).companions):
+                if other not in wanted:
+                    wanted.append(other)
         try:
-            ordered = dependency_order(names, lambda name: self.get(name).depends)
+            ordered = dependency_order(wanted, lambda name: self.get(name).depends)
         except DependencyCycle as cycle:
             raise RecipeError(f"{self._recipes[cycle.chain[0]].path}: key 'depends': dependency cycle {cycle}",
                               hint="remove one of these dependencies") from None

@@ -100,6 +100,7 @@ class Recipe:
     sources: tuple[Source, ...]
     patches: tuple[str, ...]  # paths relative to the patches directory
     depends: tuple[str, ...]
+    companions: tuple[str, ...]  # installed whenever this is (cwpkg-rt with bdwgc), not needed to build it
     build: BuildSpec
     provides: Provides
     test: TestProgram | None
@@ -134,7 +135,7 @@ def parse_recipe(document: Any, path: Path) -> Recipe:
     top = reader.mapping(
         document,
         "",
-        allowed={"name", "version", "summary", "license", "homepage", "sources", "patches", "depends",
+        allowed={"name", "version", "summary", "license", "homepage", "sources", "patches", "depends", "companions",
                  "build", "provides", "test", "suite", "notes"},
         required={"name", "version", "summary", "license", "homepage", "sources", "build"},
     )
@@ -155,6 +156,7 @@ def parse_recipe(document: Any, path: Path) -> Recipe:
             reader.relative_path(item, f"patches[{index}]") for index, item in enumerate(top.get("patches") or [])
         ),
         depends=depends,
+        companions=reader.strings(top.get("companions"), "companions", NAME_RE),
         build=_parse_build(reader, top["build"]),
         provides=_parse_provides(reader, top.get("provides") or {}),
         test=_parse_test(reader, top["test"]) if top.get("test") is not None else None,

@@ -60,8 +60,12 @@ class SourceCache:
                     directory.parent.rmdir()  # sources/, when nothing else is in it
             self.added.clear()
 
+    def entry(self, source: Source) -> Path:
+        """Where `source`'s verified file lives in the cache."""
+        return self.root / "sources" / source.sha256 / source.filename
+
     def cached(self, source: Source) -> Path | None:
-        path = self.root / "sources" / source.sha256 / source.filename
+        path = self.entry(source)
         return path if path.is_file() else None
 
     def locations(self, recipe: Fetchable) -> list[tuple[Source, str]]:
@@ -162,7 +166,7 @@ class SourceCache:
         if actual != source.sha256:
             raise FetchError(f"{recipe.path}: {source.local} changed while cwpkg was running "
                              f"(sha256 {actual}, loaded as {source.sha256})", hint="run the command again")
-        final = self.root / "sources" / source.sha256 / source.filename
+        final = self.entry(source)
         new_directory = not final.parent.exists()
         final.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(final) as raw:
@@ -173,7 +177,7 @@ class SourceCache:
 
     def _download(self, source: Source, location: str, label: str) -> Path:
         partial_dir = self.root / "partial"
-        final = self.root / "sources" / source.sha256 / source.filename
+        final = self.entry(source)
         new_directory = not final.parent.exists()
         partial_dir.mkdir(parents=True, exist_ok=True)
         partial = partial_dir / source.sha256

@@ -14,13 +14,16 @@
  * function that started the unwind, is called again and stops the rewind.
  *
  * The buffer is the free part of the stack the unwind starts on: from the
- * lowest address of the stack up to the stack pointer, less a reserve for
- * the service's own frames.  That memory is unused while the unwound frames
- * wait, costs nothing when no unwind runs, and grows with the stack size.
+ * lowest address of the stack up to the stack pointer.  That memory is
+ * unused while the unwound frames wait, costs nothing when no unwind runs,
+ * and grows with the stack size.  The service runs on a stack of its own
+ * (64 KiB from malloc, once), so no stack keeps a reserve for it.
  *
- * Later users of the same frame (see docs/wasm-runtime.md): fibers, whose
- * switch is an unwind of one fiber followed by the rewind of another, each
- * fiber keeping its buffer in the free part of its own stack; exceptions,
+ * Fibers (fiber.c) are further stacks of execution: each keeps its unwound
+ * frames in the free part of its own stack.  A switch is an unwind of the
+ * running fiber whose service names the next one; the bottom frame then
+ * rewinds that one, or calls its entry on its own stack the first time.
+ * Later users of the same frame (see docs/wasm-runtime.md): exceptions,
  * whose unwind is stopped by the innermost catcher instead; exported
  * functions of reactor modules, which run inside a bottom frame of their own.
  */
@@ -45,21 +48,20 @@ ASYNCIFY_IMPORT("stop_rewind") void asyncify_stop_rewind(void);
  * [__stack_low, __stack_high) and grows down. */
 extern char __stack_low[], __stack_high[];
 
-/* Stack kept free below the stack pointer for the service's own frames
- * (bdwgc's collection uses a few KiB of it). */
-#define SERVICE_RESERVE (64 * 1024)
+/* The stack the bottom frame's own work runs on while every fiber's stack
+ * is unwound (bdwgc's collection uses a few KiB of it). */
+#define SERVICE_STACK_SIZE (64 * 1024)
 /* The least room an unwind may get; below it, no unwind starts. */
 #define MINIMUM_UNWIND_ROOM (4 * 1024)
+/* Kept free between an unwind's buffer and the stack pointer. */
+#define UNWIND_MARGIN 64
 
-/* The layout Binaryen's Asyncify reads and writes (Asyncify.cpp). */
-struct asyncify_data {
-  char *position; /* next byte to write (unwind) or end of the data (rewind) */
-  char *end;      /* writing past it is an overflow */
-};
+struct cwpkg_rt_fiber rt_main_fiber = {
+    .stack_low = __stack_low, .stack_high = __stack_high, .state = FIBER_RUNNING};
+struct cwpkg_rt_fiber *rt_current_fiber = &rt_main_fiber;
 
 static struct {
-  struct asyncify_data data;
-  char *buffer;          /* where the current unwind's data starts */
+  char *service_stack;   /* [service_stack, + SERVICE_STACK_SIZE) */
   rt_service service;    /* what the bottom frame does for this unwind */
   int active;            /* a bottom frame is on the stack */
   int unwinding;         /* an unwind has started and not reached the bottom */
@@ -76,6 +78,19 @@ static char *stack_pointer(void) {
                    : "=r"(sp));
   return sp;
 }
+
+/* Moves the stack pointer to another stack.  Only the bottom frame does
+ * it, between an unwind and the following rewind, when no frame that
+ * uses the stack is active. */
+static void set_stack_pointer(char *sp) {
+  __asm__ volatile(".globaltype __stack_pointer, i32\n\t"
+                   "local.get %0\n\t"
+                   "global.set __stack_pointer"
+                   :
+                   : "r"(sp));
+}
+
+char *rt_service_stack_high(void) { return rt.service_stack + SERVICE_STACK_SIZE; }
 
 _Noreturn void rt_fatal(const char *format, ...) {
   /* Formatted on the stack and written straight to the descriptor: after an
@@ -95,16 +110,44 @@ _Noreturn void rt_fatal(const char *format, ...) {
 
 unsigned rt_no_unwind;
 
+/* How far below a stack a stack pointer is taken for that stack's overflow
+ * rather than for code that moved to a stack of its own. */
+#define STACK_OVERFLOW_REACH (1024 * 1024)
+
+/* The stack pointer went below the running stack: the frames there have
+ * overwritten whatever lies below it (WebAssembly has no guard page). */
+__attribute__((noinline)) static _Noreturn void report_stack_overflow(struct cwpkg_rt_fiber *fiber) {
+  size_t stack = fiber->stack_high - fiber->stack_low;
+
+  if (fiber == &rt_main_fiber)
+    rt_fatal("stack overflow: the %zu KiB stack is exhausted and the memory below it was "
+             "overwritten; link with a larger stack: cwpkg link --stack-size BYTES", stack / 1024);
+  rt_fatal("stack overflow in a fiber: its %zu KiB stack is exhausted and the memory below it "
+           "was overwritten; link with larger fiber stacks: cwpkg link --fiber-stack-size BYTES",
+           stack / 1024);
+}
+
+void rt_check_stack(void) {
+  struct cwpkg_rt_fiber *fiber = rt_current_fiber;
+  char *sp = stack_pointer();
+
+  if (sp <= fiber->stack_low && sp + STACK_OVERFLOW_REACH > fiber->stack_low)
+    report_stack_overflow(fiber);
+}
+
 const char *rt_unwind_refusal(void) {
+  struct cwpkg_rt_fiber *fiber = rt_current_fiber;
+
   if (!rt.active)
     return "no bottom frame is active (the code runs before or after main)";
   if (rt.in_service)
     return "the runtime is at work in the bottom frame";
   if (rt_no_unwind)
     return "the collector's own code is on the stack";
-  if (stack_pointer() <= __stack_low || stack_pointer() > __stack_high)
-    return "the code runs on a stack other than the main one";
-  if (stack_pointer() - __stack_low < SERVICE_RESERVE + MINIMUM_UNWIND_ROOM)
+  rt_check_stack();
+  if (stack_pointer() <= fiber->stack_low || stack_pointer() > fiber->stack_high)
+    return "the code runs on a stack the runtime does not know";
+  if (stack_pointer() - fiber->stack_low < MINIMUM_UNWIND_ROOM + UNWIND_MARGIN)
     return "the stack is almost full";
   return NULL;
 }
@@ -115,12 +158,9 @@ int rt_in_service(void) { return rt.in_service; }
 
 size_t rt_largest_unwind(void) { return rt.largest_unwind; }
 
-void rt_unwound_frames(char **start, char **end) {
-  *start = rt.in_service ? rt.buffer : NULL;
-  *end = rt.in_service ? rt.data.position : NULL;
-}
-
 void rt_unwind_to_bottom(rt_service service) {
+  struct cwpkg_rt_fiber *fiber = rt_current_fiber;
+
   if (rt.rewinding) {
     /* Called again by the rewind: the stack is back. */
     rt.rewinding = 0;
@@ -128,33 +168,52 @@ void rt_unwind_to_bottom(rt_service service) {
     return;
   }
   rt.service = service;
-  rt.buffer = __stack_low;
-  rt.data.position = rt.buffer;
-  rt.data.end = stack_pointer() - SERVICE_RESERVE;
+  fiber->saved_sp = stack_pointer();
+  fiber->data.position = fiber->stack_low;
+  fiber->data.end = fiber->saved_sp - UNWIND_MARGIN;
   rt.unwinding = 1;
-  asyncify_start_unwind(&rt.data);
+  asyncify_start_unwind(&fiber->data);
+}
+
+/* An unwind wrote more than its buffer holds. */
+__attribute__((noinline)) static _Noreturn void report_overflow(struct cwpkg_rt_fiber *fiber,
+                                                                size_t used, size_t room) {
+  size_t stack = fiber->stack_high - fiber->stack_low;
+
+  if (fiber == &rt_main_fiber)
+    rt_fatal("the call stack is too deep to unwind: its frames need %zu bytes, and the free "
+             "part of the stack, where they are written, had %zu (a %zu KiB stack); link "
+             "with a larger stack: cwpkg link --stack-size BYTES (wasm-ld -z stack-size=BYTES)",
+             used, room, stack / 1024);
+  rt_fatal("a fiber's call stack is too deep to unwind: its frames need %zu bytes, and the "
+           "free part of its stack, where they are written, had %zu (a %zu KiB fiber stack); "
+           "link with larger fiber stacks: cwpkg link --fiber-stack-size BYTES",
+           used, room, stack / 1024);
 }
 
 /* The unwind has reached the bottom frame: end it, or report an overflow.
  * Asyncify checks for an overflow only here, after the fact, so the frames
  * that did not fit were written over the stack above the buffer; the
  * program cannot continue, but nothing runs on that memory before exiting. */
-static void finish_unwind(void) {
-  size_t used = rt.data.position - rt.buffer;
-  size_t room = rt.data.end - rt.buffer;
+static inline __attribute__((always_inline)) void finish_unwind(struct cwpkg_rt_fiber *fiber) {
+  size_t used = fiber->data.position - fiber->stack_low;
+  size_t room = fiber->data.end - fiber->stack_low;
 
   rt.unwinding = 0;
+  fiber->state = FIBER_SUSPENDED;
   if (used > room) {
-    rt.data.position = rt.data.end; /* asyncify's own check would trap */
+    fiber->data.position = fiber->data.end; /* asyncify's own check would trap */
     asyncify_stop_unwind();
-    rt_fatal("the call stack is too deep to unwind for a garbage collection: its frames "
-             "need %zu bytes, and the free part of the stack, where they are written, "
-             "had %zu (a %zu KiB stack, %d KiB of it reserved for the collector); "
-             "link with a larger stack: wasm-ld -z stack-size=BYTES",
-             used, room, (size_t)(__stack_high - __stack_low) / 1024, SERVICE_RESERVE / 1024);
+    report_overflow(fiber, used, room);
   }
   asyncify_stop_unwind();
   if (used > rt.largest_unwind) rt.largest_unwind = used;
+}
+
+/* A fiber's entry returned instead of switching away. */
+__attribute__((noinline)) static _Noreturn void report_fiber_return(void) {
+  rt_fatal("a fiber's entry function returned; a fiber ends by switching to another "
+           "(cwpkg_rt_fiber_switch with finished set)");
 }
 
 /* Runs the service.  No unwind can start inside it, which cwpkg's call-graph
@@ -166,20 +225,49 @@ __attribute__((noinline)) static void rt_run_service(void) {
   rt.in_service = 0;
 }
 
+/* Continues with `fiber` after a service: rewinds it, or, the first time,
+ * lets the bottom frame call its entry on its own stack. */
+static inline __attribute__((always_inline)) void prepare_to_continue(
+    struct cwpkg_rt_fiber *fiber) {
+  if (fiber->state == FIBER_NEW) {
+    fiber->state = FIBER_RUNNING;
+    set_stack_pointer(fiber->stack_high);
+    return;
+  }
+  fiber->state = FIBER_RUNNING;
+  set_stack_pointer(fiber->saved_sp);
+  rt.rewinding = 1;
+  asyncify_start_rewind(&fiber->data);
+}
+
 /* The bottom frame.  It calls asyncify's stop_unwind and start_rewind, so
  * Asyncify never instruments it; it must not be inlined into a function
- * that has to be instrumented (cwpkg_rt_run). */
+ * that has to be instrumented (cwpkg_rt_run).  It calls the main entry or
+ * the current fiber's entry; when that call returns because of an unwind,
+ * it moves to the service stack, runs the service and continues with the
+ * current fiber (a switch service changes which one that is). */
 __attribute__((noinline)) static int run_in_bottom_frame(int (*entry)(void *), void *argument) {
-  int result;
+  int result = 0;
 
+  if (rt.service_stack == NULL && (rt.service_stack = malloc(SERVICE_STACK_SIZE)) == NULL)
+    cwpkg_rt_out_of_memory(SERVICE_STACK_SIZE);
   rt.active = 1;
   for (;;) {
-    result = entry(argument);
-    if (!rt.unwinding) break;
-    finish_unwind();
+    struct cwpkg_rt_fiber *fiber = rt_current_fiber;
+
+    if (fiber == &rt_main_fiber)
+      result = entry(argument);
+    else
+      fiber->entry(fiber->argument);
+    if (!rt.unwinding) {
+      if (fiber == &rt_main_fiber) break;
+      set_stack_pointer(rt_service_stack_high());
+      report_fiber_return();
+    }
+    set_stack_pointer(rt_service_stack_high());
+    finish_unwind(fiber);
     rt_run_service();
-    rt.rewinding = 1;
-    asyncify_start_rewind(&rt.data);
+    prepare_to_continue(rt_current_fiber);
   }
   rt.active = 0;
   return result;

@@ -43,6 +43,45 @@ int cwpkg_rt_collect(void);
  * carried on with a null result would silently overwrite data. */
 _Noreturn void cwpkg_rt_out_of_memory(size_t bytes);
 
+/* Fibers: stacks of execution switched through the bottom frame (fiber.c).
+ * All of them run on the engine's one call stack; a suspended fiber is its
+ * memory only, and a root of every collection while it lives. */
+typedef struct cwpkg_rt_fiber cwpkg_rt_fiber;
+
+/* A fiber that runs entry(argument) on [stack, stack + size) the first time
+ * it is switched to; NULL if no memory is left for its state.  The stack
+ * stays the caller's: the runtime neither allocates nor frees it.  entry
+ * must never return: a fiber ends by switching to another with `finished`
+ * set. */
+cwpkg_rt_fiber *cwpkg_rt_fiber_create(void *stack, size_t size, void (*entry)(void *),
+                                      void *argument);
+
+/* The fiber running now, and the program's main one. */
+cwpkg_rt_fiber *cwpkg_rt_fiber_current(void);
+cwpkg_rt_fiber *cwpkg_rt_fiber_main(void);
+
+/* Suspends the running fiber and continues `to` (inside a bottom frame, from
+ * instrumented code, as a collection).  With `finished`, the running fiber
+ * ends: its state is freed and it is never continued.  Returns when some
+ * fiber switches back to this one. */
+void cwpkg_rt_fiber_switch(cwpkg_rt_fiber *to, int finished);
+
+/* The stack size for fibers the program was linked with (cwpkg link
+ * --fiber-stack-size; 32 KiB by default). */
+size_t cwpkg_rt_fiber_stack_size(void);
+
+/* A descriptor to wait for, for cwpkg_rt_wait. */
+struct cwpkg_rt_wait {
+  int fd;
+  int write; /* wait until writable, else readable */
+  int ready; /* set by cwpkg_rt_wait */
+};
+
+/* Waits (poll_oneoff) until one of the descriptors is ready, or `timeout_ns`
+ * nanoseconds have passed (negative: no limit).  Returns how many are ready,
+ * or a negated WASI errno (EINVAL: nothing to wait for). */
+int cwpkg_rt_wait(struct cwpkg_rt_wait *waits, size_t count, long long timeout_ns);
+
 struct cwpkg_rt_stats {
   unsigned long collections;      /* collections run at a bottom frame       */
   unsigned long deferred;         /* due collections postponed: no unwind    */

@@ -48,21 +48,38 @@ static struct {
 void __real_GC_gcollect(void);
 int __real_GC_try_to_collect(GC_stop_func stop);
 
-/* The service run at the bottom frame.  (Inside the runtime too, a call to
- * a wrapped function reaches the wrapper; __real_NAME is bdwgc's.) */
-static void collect_at_bottom(void) {
+/* Runs a collection at the bottom frame.  The service runs on the
+ * runtime's own stack, which is all bdwgc's stack scan sees (a program with
+ * fibers may have pointed GC_stackbottom elsewhere); every fiber's stack is
+ * pushed by push_unwound_frames.  (Inside the runtime too, a call to a
+ * wrapped function reaches the wrapper; __real_NAME is bdwgc's.) */
+#pragma clang diagnostic ignored "-Wdeprecated-declarations" /* GC_stackbottom */
+static int collect_with(int (*collect)(void)) {
+  char *program_stackbottom = GC_stackbottom;
+  int collected;
+
+  GC_stackbottom = rt_service_stack_high();
   GC_wasi_allow_collection(1);
-  __real_GC_gcollect();
+  collected = collect();
   GC_wasi_allow_collection(0);
-  gc.collections++;
+  GC_stackbottom = program_stackbottom;
+  if (collected) gc.collections++;
+  return collected;
 }
 
-/* Roots besides static data and the shadow stack: the unwound frames. */
-static void push_unwound_frames(void) {
-  char *start, *end;
+static int full_collection(void) {
+  __real_GC_gcollect();
+  return 1;
+}
 
-  rt_unwound_frames(&start, &end);
-  if (start != end) GC_push_all_eager(start, end);
+static void collect_at_bottom(void) { collect_with(full_collection); }
+
+static void push_range(char *low, char *high) { GC_push_all_eager(low, high); }
+
+/* Roots besides static data: every live fiber's unwound frames and
+ * shadow stack, the main stack's included. */
+static void push_unwound_frames(void) {
+  rt_each_unwound_range(push_range);
   if (gc.previous_pusher) gc.previous_pusher();
 }
 
@@ -154,6 +171,7 @@ static void check_retry(void *result) {
   void *__wrap_##name parameters {                                   \
     void *result;                                                    \
     if (rt_no_unwind) return __real_##name arguments;                \
+    rt_check_stack();                                                \
     collect_if_due();                                                \
     IN_COLLECTOR(result = __real_##name arguments);                  \
     if (result == NULL && should_retry()) {                          \
@@ -227,11 +245,9 @@ void __wrap_GC_gcollect_and_unmap(void) { __wrap_GC_gcollect(); }
 
 static GC_stop_func requested_stop;
 
-static void try_collect_at_bottom(void) {
-  GC_wasi_allow_collection(1);
-  if (__real_GC_try_to_collect(requested_stop)) gc.collections++;
-  GC_wasi_allow_collection(0);
-}
+static int stoppable_collection(void) { return __real_GC_try_to_collect(requested_stop); }
+
+static void try_collect_at_bottom(void) { collect_with(stoppable_collection); }
 
 int __wrap_GC_try_to_collect(GC_stop_func stop) {
   unsigned long before = gc.collections;

@@ -1,9 +1,51 @@
 /* Shared between the runtime's bottom frame (bottom_frame.c) and its users
- * (gc.c now; fibers and exceptions later). */
+ * (gc.c, fiber.c; exceptions later). */
 #ifndef CWPKG_RT_INTERNAL_H
 #define CWPKG_RT_INTERNAL_H
 
 #include <stddef.h>
+
+#include "cwpkg_rt.h"
+
+/* The layout Binaryen's Asyncify reads and writes (Asyncify.cpp). */
+struct asyncify_data {
+  char *position; /* next byte to write (unwind) or end of the data (rewind) */
+  char *end;      /* writing past it is an overflow */
+};
+
+enum fiber_state {
+  FIBER_NEW,       /* created, its entry not called yet: its stack holds nothing */
+  FIBER_RUNNING,   /* the current fiber (while a service runs: the one that unwound) */
+  FIBER_SUSPENDED, /* unwound into its buffer, waiting to be rewound */
+};
+
+/* A stack of execution: the program's main one, or a fiber's.  Its
+ * unwound frames go to the free part of its own stack, [stack_low,
+ * data.position); the frames' shadow-stack data stays in place, in
+ * [saved_sp, stack_high). */
+struct cwpkg_rt_fiber {
+  struct asyncify_data data;
+  char *stack_low, *stack_high;
+  char *saved_sp; /* the stack pointer when it last unwound */
+  void (*entry)(void *);
+  void *argument;
+  enum fiber_state state;
+  struct cwpkg_rt_fiber *previous, *next; /* every fiber but main, for the roots */
+};
+
+/* The program's main stack, and the fiber running now: after a service,
+ * the bottom frame continues with rt_current_fiber, which a switch service
+ * changes. */
+extern struct cwpkg_rt_fiber rt_main_fiber;
+extern struct cwpkg_rt_fiber *rt_current_fiber;
+
+/* Calls visit(low, high) for every range of linear memory that holds a
+ * live fiber's frames while it is unwound: its buffer and its shadow
+ * stack.  Only while a service runs (every fiber is unwound then). */
+void rt_each_unwound_range(void (*visit)(char *low, char *high));
+
+/* The top of the stack the bottom frame's services run on. */
+char *rt_service_stack_high(void);
 
 /* Work the bottom frame does while the stack is unwound, before it rewinds. */
 typedef void (*rt_service)(void);
@@ -16,10 +58,6 @@ typedef void (*rt_service)(void);
  * instruments it. */
 void rt_unwind_to_bottom(rt_service service);
 
-/* The frames the current unwind wrote, [*start, *end): roots while a
- * service runs.  Both are NULL outside a service. */
-void rt_unwound_frames(char **start, char **end);
-
 /* Nonzero while the bottom frame runs a service. */
 int rt_in_service(void);
 
@@ -28,6 +66,11 @@ int rt_in_service(void);
  * allocator) raises it around the call.  cwpkg's call-graph analysis relies
  * on this for every __wrap_NAME that calls NAME: see docs/wasm-runtime.md. */
 extern unsigned rt_no_unwind;
+
+/* Ends the program with a message if the stack pointer is below the
+ * running stack (WebAssembly has no guard page: the frames there overwrite
+ * other memory).  Cheap: the allocation wrappers call it every time. */
+void rt_check_stack(void);
 
 /* Why cwpkg_rt_can_unwind() says no, for error messages; NULL if it can. */
 const char *rt_unwind_refusal(void);

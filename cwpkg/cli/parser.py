@@ -51,14 +51,29 @@ def seconds_argument(value: str) -> float:
     return seconds
 
 
-def stack_size_argument(value: str) -> int:
-    units = {"k": 1 << 10, "m": 1 << 20}
+def size_argument(minimum: int) -> Callable[[str], int]:
+    """argparse type of a size in bytes (8388608, 8M, 512K): at least `minimum`, a multiple of 16."""
+    def parse(value: str) -> int:
+        units = {"k": 1 << 10, "m": 1 << 20}
+        try:
+            size = int(value[:-1]) * units[value[-1].lower()] if value[-1:].lower() in units else int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a size: {value!r} (examples: 8388608, 8M, 512K)") from None
+        if size < minimum or size % 16:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum >> 10}K and a multiple of 16 bytes")
+        return size
+    return parse
+
+
+def engine_stack_argument(value: str) -> int:
+    """argparse type of --max-wasm-stack: bytes (8388608, 8M, 1G) from 64K to 1G."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
     try:
         size = int(value[:-1]) * units[value[-1].lower()] if value[-1:].lower() in units else int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a size: {value!r} (examples: 8388608, 8M, 512K)") from None
-    if size < 64 << 10 or size % 16:
-        raise argparse.ArgumentTypeError("must be at least 64K and a multiple of 16 bytes")
+        raise argparse.ArgumentTypeError(f"not a size: {value!r} (examples: 67108864, 64M, 1G)") from None
+    if not 64 << 10 <= size <= 1 << 30:
+        raise argparse.ArgumentTypeError("must be from 64K to 1G")
     return size
 
 
@@ -75,8 +90,11 @@ def add_program_commands(command: Adder) -> None:
                            "unwind is instrumented (a trap names a missed one; for testing)")
     link.add_argument("-O", "--optimize", action="store_true", help="optimize the module with wasm-opt -O")
     link.add_argument("--strip", action="store_true", help="remove debug information and producers")
-    link.add_argument("--stack-size", type=stack_size_argument, default=STACK_SIZE, metavar="BYTES",
+    link.add_argument("--stack-size", type=size_argument(64 << 10), default=STACK_SIZE, metavar="BYTES",
                       help=f"stack size of the module (default {STACK_SIZE >> 20}M)")
+    link.add_argument("--fiber-stack-size", type=size_argument(16 << 10), metavar="BYTES",
+                      help="with the collector's runtime: each fiber's stack (default 32K; its unwound frames "
+                           "and address-taken locals live there)")
     link.add_argument("--run", action="store_true",
                       help="then run it under wasmtime (with the current directory, unless --dir says otherwise)")
     add_run_options(link)

@@ -19,7 +19,8 @@ def cmd_link(context: Context) -> int:
     output = check_output_path(Path(options.output) if options.output else source.with_suffix(".wasm"),
                                context.sysroot, "-o")
     link_options = LinkOptions(asyncify=options.asyncify, asyncify_asserts=options.asyncify_asserts,
-                               optimize=options.optimize, strip=options.strip, stack_size=options.stack_size)
+                               optimize=options.optimize, strip=options.strip, stack_size=options.stack_size,
+                               fiber_stack_size=options.fiber_stack_size)
     result = build_module(context, source, output, context.program_options(link_options))
     summary = f"linked {result.output} ({result.output.stat().st_size} bytes) with {result.libraries()}"
     if not context.options.run:
@@ -58,7 +59,7 @@ def run_with_options(context: Context, module: Path, args: list[str], default_di
     if not is_linked_program(module):
         raise UsageError(f"{module}: not a linked WebAssembly module", hint="make one with `cwpkg link APP.cr`")
     result = run_module(module, args, env=_environment(options.env), preopens=_preopens(options.dir or default_dirs),
-                        capture=False, argv0=module.name, timeout=options.timeout)
+                        capture=False, argv0=module.name, timeout=options.timeout, max_stack=options.max_wasm_stack)
     if result.trap:
         print(f"cwpkg: {module.name}: {result.trap}", file=sys.stderr)
     return result.exit_code

@@ -11,12 +11,13 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cwpkg.errors import ProgramError, UsageError
 from cwpkg.link.runtime import (
+    FIBER_STACK_SYMBOL,
     GC_LIBRARY,
     OPTIMIZATION,
     RUNTIME_LIBRARY,
@@ -47,6 +48,7 @@ class LinkOptions:
     optimize: bool = False
     strip: bool = False
     stack_size: int = STACK_SIZE
+    fiber_stack_size: int | None = None  # with the runtime: each fiber's stack (None: the runtime's default)
 
 
 @dataclass
@@ -174,8 +176,14 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
     plan = plan_libraries(line, book, sysroot)
     require_installed(plan, sysroot)
     output.parent.mkdir(parents=True, exist_ok=True)
+    if options.fiber_stack_size is not None and not plan.runtime:
+        raise UsageError("--fiber-stack-size sizes the fibers of cwpkg's runtime, which only a program that "
+                         f"links -l{GC_LIBRARY} has", hint="leave it out, or link the program with the collector")
     with tempfile.TemporaryDirectory(prefix=".cwpkg-link-", dir=output.parent) as scratch:
         linked = Path(scratch) / "linked.wasm"
+        if options.fiber_stack_size is not None:
+            line = replace(line, objects=[*line.objects, str(_fiber_stack_setting(
+                toolchain, sysroot, options.fiber_stack_size, Path(scratch)))])
         argv = wasm_ld_arguments(toolchain, sysroot, line, plan, linked, options)
         result = subprocess.run(argv, capture_output=True, text=True)
         if result.returncode != 0:
@@ -205,6 +213,18 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
                                hint="install a binaryen that implements it (version 97 or newer)")
         os.replace(linked, output)
     return LinkResult(output, plan.recipes, done, instrumented)
+
+
+def _fiber_stack_setting(toolchain: Toolchain, sysroot: Sysroot, size: int, scratch: Path) -> Path:
+    """An object that sets the runtime's fiber stack size (its weak `cwpkg_rt_fiber_stack_bytes`):
+    wasm-ld has no option that defines a symbol's value."""
+    source, setting = scratch / "fiber_stack_size.c", scratch / "fiber_stack_size.o"
+    source.write_text(f"#include <stddef.h>\nconst size_t {FIBER_STACK_SYMBOL} = {size};\n")
+    result = subprocess.run([*toolchain.compiler(sysroot.root), "-c", str(source), "-o", str(setting)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ProgramError(f"compiling the fiber stack size setting failed:\n{result.stderr.strip()[-2000:]}")
+    return setting
 
 
 def _instrument(sysroot: Sysroot, linked: Path, output: Path, options: LinkOptions,

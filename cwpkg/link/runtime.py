@@ -33,6 +33,8 @@ GC_LIBRARY = "gc"  # libgc.a: a program that links it gets the runtime
 # The unwound frames are written below the stack pointer: the stack's size bounds how deep a call stack
 # can be collected. The same 8 MiB that cwpkg link gives every program.
 STACK_SIZE = 8 << 20
+# The runtime's weak setting of each fiber's stack size, defined by the link (cwpkg link --fiber-stack-size).
+FIBER_STACK_SYMBOL = "cwpkg_rt_fiber_stack_bytes"
 # Asyncify on its own (ignoring imports: no WASI import unwinds), then -g so that wasm-opt keeps the
 # name section, which carries the placeholders that restore_names maps back.
 ASYNCIFY_ARGUMENTS = ["--asyncify", "--pass-arg=asyncify-ignore-imports", "-g"]

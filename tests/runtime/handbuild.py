@@ -160,13 +160,14 @@ class Built:
 
 
 def build(program: Program, output: Path, optimize: bool = False, asserts: bool = False,
-          stack_size: int = STACK_SIZE) -> Built:
+          stack_size: int = STACK_SIZE, fiber_stack_size: int | None = None) -> Built:
     """Links `program` with cwpkg's link driver, which adds the runtime and instruments the module when
     the program links libgc."""
     started = time.perf_counter()
     arguments = [*map(str, program.objects), *(f"-l{name}" for name in program.libraries)]
     result = link_program(detect_toolchain(), sysroot(), RecipeBook(REPO), parse_link_arguments(arguments), output,
-                          LinkOptions(optimize=optimize, asyncify_asserts=asserts, stack_size=stack_size), _quiet)
+                          LinkOptions(optimize=optimize, asyncify_asserts=asserts, stack_size=stack_size,
+                                      fiber_stack_size=fiber_stack_size), _quiet)
     return Built(output, time.perf_counter() - started, result.instrumented)
 
 
@@ -186,8 +187,9 @@ class Ran:
 
 
 def execute(module: Path, args: tuple[str, ...] = (), env: dict[str, str] | None = None,
-            directory: Path | None = None, stack: int = 2 << 20) -> Ran:
-    """Runs a command module under wasmtime in this process, `directory` preopened as "."."""
+            directory: Path | None = None, stack: int = 2 << 20, stdin: Path | None = None) -> Ran:
+    """Runs a command module under wasmtime in this process, `directory` preopened as ".", reading
+    `stdin` (else nothing)."""
     import wasmtime
 
     config = wasmtime.Config()
@@ -201,6 +203,8 @@ def execute(module: Path, args: tuple[str, ...] = (), env: dict[str, str] | None
         wasi.preopen_dir(str(directory or scratch), ".")
         wasi.stdout_file = f"{scratch}/stdout"
         wasi.stderr_file = f"{scratch}/stderr"
+        if stdin is not None:
+            wasi.stdin_file = str(stdin)
         store.set_wasi(wasi)
         linker = wasmtime.Linker(engine)
         linker.define_wasi()
@@ -219,12 +223,9 @@ def execute(module: Path, args: tuple[str, ...] = (), env: dict[str, str] | None
                    Path(scratch, "stderr").read_text(errors="replace"), trap, memory, seconds)
 
 
-def native_output(source: Path, args: tuple[str, ...] = (), work: Path = WORK, status: int = 0) -> str:
-    """What the program prints when built and run natively (the installed compiler, its own standard
-    library, the host's libraries): the reference every wasm32 output is compared with. The native
-    executable is kept in `work`, named after the source's digest; the run is in a scratch directory and
-    must end with `status`."""
-
+def native_executable(source: Path, work: Path = WORK) -> Path:
+    """The program built natively (the installed compiler, its own standard library, the host's
+    libraries), kept in `work` under the source's digest."""
     target = work / "native" / f"{source.stem}-{_digest([source])}"
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -232,8 +233,19 @@ def native_output(source: Path, args: tuple[str, ...] = (), work: Path = WORK, s
         env = {key: value for key, value in os.environ.items() if not key.startswith(("CRYSTAL_", "PKG_CONFIG"))}
         run(["crystal", "build", "--no-color", str(source), "-o", str(scratch)], cwd=target.parent, env=env)
         scratch.rename(target)
+    return target
+
+
+def native_output(source: Path, args: tuple[str, ...] = (), work: Path = WORK, status: int = 0,
+                  stdin: Path | None = None) -> str:
+    """What the program prints when built and run natively: the reference every wasm32 output is
+    compared with. The run is in a scratch directory, reads `stdin` (else nothing) and must end with
+    `status`."""
+    target = native_executable(source, work)
     with tempfile.TemporaryDirectory(prefix="cwpkg-rt-native-") as directory:
-        result = subprocess.run([str(target), *args], cwd=directory, capture_output=True, text=True)
+        with open(stdin or os.devnull, "rb") as feed:
+            result = subprocess.run([str(target), *args], cwd=directory, stdin=feed, capture_output=True)
     if result.returncode != status:
-        raise RuntimeError(f"the native build of {source.name} failed ({result.returncode}): {result.stderr[-2000:]}")
-    return result.stdout
+        raise RuntimeError(f"the native build of {source.name} failed ({result.returncode}): "
+                           f"{result.stderr.decode(errors='replace')[-2000:]}")
+    return result.stdout.decode(errors="replace")

@@ -3,6 +3,7 @@ classified and every non-passing one explained by the recipe, or the run fails."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,50 @@ def test_a_package_without_suite_is_a_usage_error(checkout):
     result = run_cwpkg("test", "twice", env=env)
     assert result.returncode == 2
     assert "twice has no upstream test suite" in result.stderr
+
+
+def test_a_tree_kept_by_install_is_what_the_suite_runs_in_once(checkout):
+    root, env = checkout
+    give_suite(root)
+    installed = run_cwpkg("install", "--keep-build-trees", "add", env=env)
+    assert installed.returncode == 0, installed.stderr
+    record = json.loads((root / "sysroot/.cwpkg/trees/add.json").read_text())
+    tree = Path(record["path"])
+    assert (tree / "src" / "libadd.a").is_file() and record["sysroot"] == str(root / "sysroot")
+    # the suite builds its programs in that very tree: a change made there shows in its results
+    (tree / "src" / "t-pass.c").write_text((tree / "src" / "t-pass.c").read_text().replace("== 5", "== 6"))
+    first = run_cwpkg("test", "add", env=env)
+    assert f"add: the suite runs in the build tree that install kept: {tree}" in first.stderr
+    assert "add: unpacking" not in first.stderr, "the package was built again"
+    assert first.returncode == 10 and "fail pass (no WASI reason in add.yaml)" in first.stdout, first.stdout
+    assert not tree.exists() and not (root / "sysroot/.cwpkg/trees").exists(), "a kept tree serves one suite run"
+    second = run_cwpkg("test", "add", env=env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "add: unpacking" in second.stderr and "install kept" not in second.stderr
+
+
+def test_a_new_build_drops_the_tree_an_older_build_kept(checkout):
+    root, env = checkout
+    give_suite(root)
+    assert run_cwpkg("install", "--keep-build-trees", "add", env=env).returncode == 0
+    old = Path(json.loads((root / "sysroot/.cwpkg/trees/add.json").read_text())["path"])
+    patch = root / "patches/add/fix.patch"
+    patch.write_text(patch.read_text().replace("add, patched", "add, patched again"))
+    rebuilt = run_cwpkg("install", "add", env=env)
+    assert rebuilt.returncode == 0 and "built: add" in rebuilt.stdout, rebuilt.stderr
+    assert not old.exists() and not (root / "sysroot/.cwpkg/trees").exists()
+    result = run_cwpkg("test", "add", env=env)
+    assert result.returncode == 0 and "install kept" not in result.stderr, result.stdout + result.stderr
+
+
+def test_a_kept_tree_of_another_build_is_not_used(checkout):
+    root, env = checkout
+    give_suite(root)
+    assert run_cwpkg("install", "--keep-build-trees", "add", env=env).returncode == 0
+    record_path = root / "sysroot/.cwpkg/trees/add.json"
+    record = json.loads(record_path.read_text())
+    record_path.write_text(json.dumps({**record, "identity": "0" * 64}))
+    result = run_cwpkg("test", "add", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "install kept" not in result.stderr and "add: unpacking" in result.stderr
+    assert not Path(record["path"]).exists() and not record_path.exists()

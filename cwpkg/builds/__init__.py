@@ -9,6 +9,8 @@ OFFERS = {
     "BuildInputs": "identity",
     "plan_build_inputs": "identity",
     "install_packages": "install",
+    "remove_tree": "kept",
+    "take_tree": "kept",
     "cmake_toolchain": "kinds",
     "BuildTree": "package",
     "PackageBuild": "package",

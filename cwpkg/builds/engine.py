@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cwpkg import interrupts
 from cwpkg.builds.identity import BuildInputs, plan_build_inputs
+from cwpkg.builds.kept import discard_tree, keep_tree
 from cwpkg.builds.package import PackageBuild
 from cwpkg.errors import BuildError, CwpkgError, IntegrityError, is_disk_full
 from cwpkg.fs import file_sha256, json_text
@@ -141,6 +142,7 @@ class InstallRun:
         self.errors: list[BaseException] = []
         self.expected_archives: dict[str, str] = {}  # name -> sha256 the lockfile promises
         self.restored: list[str] = []  # installed from the binary cache
+        self.keep_trees = False  # keep each build's tree for `cwpkg test` (see kept.py)
         self._lock = threading.Lock()
 
     def plan(self, recipes: list[Recipe], requested: list[str]) -> None:
@@ -202,8 +204,11 @@ class InstallRun:
         recipe = package.recipe
         self.say(f"{recipe.name} {recipe.version}: building")
         package.archive.parent.mkdir(parents=True, exist_ok=True)
-        PackageBuild(recipe=recipe, book=self.book, toolchain=self.toolchain, sources=self.sources,
-                     sysroot=self.sysroot, jobs=self.jobs, say=self.say).run(package.archive)
+        discard_tree(self.sysroot, recipe.name)  # kept from an earlier build: not this one's
+        tree = PackageBuild(recipe=recipe, book=self.book, toolchain=self.toolchain, sources=self.sources,
+                            sysroot=self.sysroot, jobs=self.jobs, say=self.say).run(package.archive, self.keep_trees)
+        if tree is not None:
+            keep_tree(self.sysroot, recipe.name, package.identity, tree)
         with self._lock:
             self.built.append(recipe.name)
 

@@ -34,16 +34,18 @@ class InstallReport:
 def install_packages(book: RecipeBook, toolchain: Toolchain, sysroot: Sysroot, sources: SourceCache,
                      requested: list[str], *, jobs: int, say: Callable[[str], None], explain: bool = False,
                      expected_archives: dict[str, str] | None = None, binary_cache: BinaryCache | None = None,
-                     build: bool = True) -> InstallReport:
+                     build: bool = True, keep_trees: bool = False) -> InstallReport:
     """Installs `requested` and their dependencies.
 
     With `expected_archives` (from the lockfile) and a `binary_cache`, verified archives from the cache
-    are installed first; `build=False` then refuses to build what is left.
+    are installed first; `build=False` then refuses to build what is left. `keep_trees` keeps each
+    package's build tree for `cwpkg test` (see kept.py).
     """
     recipes = book.with_dependencies(requested)
     run = InstallRun(book, toolchain, sysroot, sources, jobs, say)
     run.plan(recipes, requested)
     run.expected_archives = expected_archives or {}
+    run.keep_trees = keep_trees
     created = topmost_missing(sysroot.root)
     try:
         pending = run.needs_source()

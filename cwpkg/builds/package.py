@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cwpkg.builds.environment import PREFIX, BuildDirs, build_environment, placeholders
+from cwpkg.builds.kept import remove_tree
 from cwpkg.builds.kinds import build_root, build_steps, refresh_config_scripts
 from cwpkg.builds.staging import check_provides, normalize_stage
 from cwpkg.errors import BuildError
@@ -50,16 +51,18 @@ class PackageBuild:
     jobs: int
     say: Callable[[str], None]
 
-    def run(self, archive: Path) -> str:
-        """Builds the package into `archive`; returns the archive's sha256."""
+    def run(self, archive: Path, keep_tree: bool = False) -> Path | None:
+        """Builds the package into `archive`; with `keep_tree`, returns the work directory the build
+        ran in, kept (see kept.py), else None."""
         recipe = self.recipe
-        with work_directory(f"build-{recipe.name}") as work:
+        with work_directory(f"build-{recipe.name}", keep_tree) as work:
             tree = self.build_tree(work, install=True)
             source_name = f"/usr/src/{recipe.name}-{recipe.version}"
             normalize_stage(recipe, tree.dirs.stage, [(tree.dirs.src, source_name), (work, f"{source_name}-build"),
                                                       (self.sysroot.root, PREFIX)])
             check_provides(recipe, tree.dirs.stage)
-            return write_archive(tree.dirs.stage, archive)
+            write_archive(tree.dirs.stage, archive)
+        return work if keep_tree else None
 
     def build_tree(self, work: Path, install: bool) -> BuildTree:
         """Fetches, unpacks, patches and builds the package in `work`; installs into its DESTDIR if asked."""
@@ -73,33 +76,41 @@ class PackageBuild:
             apply_patch(src, self.book.patch_path(patch), display_name=f"patches/{patch} ({recipe.path.name})")
         if recipe.build.kind == "autotools":
             refresh_config_scripts(src)
-        dirs = BuildDirs(src=src, destdir=work / "dest", sysroot=self.sysroot)
-        values = placeholders(self.toolchain, recipe, dirs, self.jobs)
-        tree = BuildTree(dirs=dirs, root=build_root(recipe, dirs, work), placeholders=values,
-                         env=build_environment(self.toolchain, recipe, dirs, values), log=work / "build.log")
-        for step in build_steps(recipe, self.toolchain, dirs, values, work):
+        tree = self.tree_in(work)
+        for step in build_steps(recipe, self.toolchain, tree.dirs, tree.placeholders, work):
             if step.label != "install" or install:
                 self.say(f"{recipe.name}: {step.label}")
                 run_logged(recipe, step.label, list(step.argv), step.cwd, tree.env, tree.log)
         return tree
 
+    def tree_in(self, work: Path) -> BuildTree:
+        """The build tree in `work`, where `build_tree` builds (or built) the package, with this
+        build's placeholders and environment."""
+        dirs = BuildDirs(src=work / "src", destdir=work / "dest", sysroot=self.sysroot)
+        values = placeholders(self.toolchain, self.recipe, dirs, self.jobs)
+        return BuildTree(dirs=dirs, root=build_root(self.recipe, dirs, work), placeholders=values,
+                         env=build_environment(self.toolchain, self.recipe, dirs, values), log=work / "build.log")
+
 
 @contextmanager
-def work_directory(prefix: str, keep: bool = False) -> Iterator[Path]:
+def work_directory(prefix: str, keep: bool = False, existing: Path | None = None) -> Iterator[Path]:
     """A private directory for one build, removed afterwards unless `keep`; a failed build keeps it
-    and its error names it, so the log and tree can be inspected."""
+    and its error names it, so the log and tree can be inspected. `existing`: a tree kept by an
+    earlier build (kept.py), now owned by the caller, instead of a new directory."""
     check_build_path(cache_dir(), "the cache", "set CWPKG_CACHE to a path without such characters")
-    scratch = ScratchDirectory(prefix)
+    scratch = ScratchDirectory(prefix) if existing is None else None
+    path = scratch.path if scratch is not None else existing
+    remove = scratch.remove if scratch is not None else (lambda: remove_tree(path))
     try:
-        yield scratch.path
+        yield path
     except BuildError as error:
-        error.message += f"\n  work directory kept for inspection: {scratch.path}"
+        error.message += f"\n  work directory kept for inspection: {path}"
         raise
     except BaseException:
-        scratch.remove()
+        remove()
         raise
     if not keep:
-        scratch.remove()
+        remove()
 
 
 def run_logged(recipe: Recipe, label: str, argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:

@@ -105,7 +105,7 @@ class Context:
 
     def install(self, requested: list[str], jobs: int | None = None, explain: bool = False,
                 summary_to: TextIO = sys.stdout, expected_archives: dict[str, str] | None = None,
-                build: bool = True) -> list[Recipe]:
+                build: bool = True, keep_trees: bool = False) -> list[Recipe]:
         """Installs `requested` and their dependencies (returned, dependencies first) and prints a summary
         line to `summary_to` (stderr where stdout belongs to a program's output)."""
         from cwpkg.builds import install_packages
@@ -113,6 +113,6 @@ class Context:
         report = install_packages(
             self.book, self.toolchain, self.sysroot, self.source_cache(), requested,
             jobs=jobs or os.cpu_count() or 1, say=self.say, explain=explain, expected_archives=expected_archives,
-            binary_cache=self.binary_cache() if expected_archives else None, build=build)
+            binary_cache=self.binary_cache() if expected_archives else None, build=build, keep_trees=keep_trees)
         print(report.summary(self.sysroot), file=summary_to)
         return report.recipes

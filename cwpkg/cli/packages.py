@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from cwpkg.builds import PackageBuild
+from cwpkg.builds import PackageBuild, take_tree
 from cwpkg.cli.context import Context
 from cwpkg.errors import BuildError, SysrootError, UsageError
 from cwpkg.fs import write_text_atomically
@@ -42,7 +44,8 @@ def cmd_install(context: Context) -> int:
         raise UsageError("name the packages to install, or use --all (or --locked)")
     else:
         requested = context.book.names() if options.all else list(dict.fromkeys(options.packages))
-    recipes = context.install(requested, options.jobs, options.explain, expected_archives=expected)
+    recipes = context.install(requested, options.jobs, options.explain, expected_archives=expected,
+                              keep_trees=options.keep_build_trees)
     if options.check:
         return _run_checks(context, [r for r in recipes if r.test is not None], context.sysroot)
     return 0
@@ -60,15 +63,35 @@ def cmd_test(context: Context) -> int:
     linked = [needed for name in names for needed in suite_link_recipes(book.get(name), book, context.sysroot)]
     context.install(list(dict.fromkeys([*names, *linked])), options.jobs)
     toolchain, sysroot, sources = context.toolchain, context.sysroot, context.source_cache()
-    results, failed_builds = [], []
+    stopping, saying = threading.Event(), threading.Lock()
+
+    def run_one(name: str) -> tuple[SuiteResult, BuildError | None]:
+        def say(message: str) -> None:
+            if stopping.is_set():  # interrupted: the main thread stops; suites running beside it stop too
+                raise KeyboardInterrupt
+            with saying:  # one line at a time; a test's line names its suite
+                context.say(f"{name}:{message}" if message.startswith(" ") else message)
+
+        build = PackageBuild(book.get(name), book, toolchain, sources, sysroot, options.jobs, say)
+        manifest = sysroot.manifest(name)
+        kept = take_tree(sysroot, name, manifest.identity) if manifest is not None else None
+        try:
+            return run_suite(build, options.keep, say, kept), None
+        except BuildError as error:  # a suite that cannot be built is reported with the rest, not alone
+            return SuiteResult(build.recipe, problems=[f"the suite could not be built: {error}"]), error
+
     with sysroot.locked(context.say, shared=True):
-        for name in names:  # a suite that cannot be built is reported with the rest, not alone
-            build = PackageBuild(book.get(name), book, toolchain, sources, sysroot, options.jobs, context.say)
+        # Up to -j suites at once (most of a suite's time is one wasm program after another); the
+        # results keep the order of the names.
+        with ThreadPoolExecutor(max_workers=min(options.jobs, len(names))) as pool:
             try:
-                results.append(run_suite(build, options.keep, context.say))
-            except BuildError as error:
-                failed_builds.append(error)
-                results.append(SuiteResult(build.recipe, problems=[f"the suite could not be built: {error}"]))
+                done = list(pool.map(run_one, names))
+            except BaseException:
+                stopping.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+    results = [result for result, _ in done]
+    failed_builds = [error for _, error in done if error is not None]
     for result in results:
         print(describe_result(result))
     report = render_report(results)

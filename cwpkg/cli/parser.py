@@ -227,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="build only what the lockfile records (default: all of it) and insist on its bytes")
     add_lockfile_option(install)
     install.add_argument("--from-bundle", metavar="FILE", help="install a bundle made by `cwpkg bundle`, verified")
+    install.add_argument("--keep-build-trees", action="store_true",
+                         help="keep the tree of each package built, for `cwpkg test` to run its suite in")
     install.set_defaults(handler="packages:cmd_install")
 
     uninstall = command("uninstall", "remove packages' files from the sysroot")
@@ -253,7 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     test = command("test", "build libraries' own upstream test suites for wasm32-wasi and run them under wasmtime")
     test.add_argument("packages", nargs="*", metavar="PKG")
     test.add_argument("--all", action="store_true", help="every recipe that has a suite")
-    test.add_argument("-j", "--jobs", type=jobs_argument, default=os.cpu_count() or 1, help="make's -j (default: cores)")
+    test.add_argument("-j", "--jobs", type=jobs_argument, default=os.cpu_count() or 1,
+                      help="suites run at once, and make's -j (default: number of cores)")
     test.add_argument("--report", action="store_true", help="print the results as a markdown table")
     test.add_argument("--report-file", metavar="FILE", help="also write that table to FILE")
     test.add_argument("--keep", action="store_true", help="keep the build trees the suites ran in")

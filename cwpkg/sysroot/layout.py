@@ -4,7 +4,8 @@ Installed files: include/, lib/wasm32-wasi/ (libraries and crt files), lib/pkgco
 .pc files), share/. cwpkg's state lives in `.cwpkg/`: `installed/NAME.json` (manifests),
 `archives/NAME.tar.gz` (the archive each installed package came from), `builds/` (what the build
 engine last built), `tx/` (open transactions), `downloads/` (archives arriving from a binary cache),
-`env/` (what `cwpkg env` writes for plain tools), `lock`. A package tree (a build's staging
+`env/` (what `cwpkg env` writes for plain tools), `trees/` (where the build trees that `install
+--keep-build-trees` kept are, for `cwpkg test`), `lock`. A package tree (a build's staging
 directory, an archive) has the same layout as the sysroot it is installed into.
 """
 

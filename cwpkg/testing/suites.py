@@ -65,14 +65,20 @@ class SuiteResult:
         return not self.problems and all(outcome.explained for outcome in self.outcomes)
 
 
-def run_suite(build: PackageBuild, keep: bool, say: Callable[[str], None]) -> SuiteResult:
+def run_suite(build: PackageBuild, keep: bool, say: Callable[[str], None], kept: Path | None = None) -> SuiteResult:
     """Builds `build.recipe` with its test programs and runs its suite; the work directory is removed
-    afterwards unless `keep` (or the build failed, when the error names it)."""
+    afterwards unless `keep` (or the build failed, when the error names it). `kept`: the tree that
+    `install --keep-build-trees` kept from this very build (builds/kept.py), used instead of building
+    the package again, and removed in the same way."""
     recipe = build.recipe
     suite = recipe.suite
     assert suite is not None
-    with work_directory(f"test-{recipe.name}", keep) as work:
-        tree = build.build_tree(work, install=False)
+    with work_directory(f"test-{recipe.name}", keep, existing=kept) as work:
+        if kept is None:
+            tree = build.build_tree(work, install=False)
+        else:
+            say(f"{recipe.name}: the suite runs in the build tree that install kept: {work}")
+            tree = build.tree_in(work)
         values = {**tree.placeholders, "build": str(tree.root),
                   "test_ldflags": TEST_LDFLAGS, "source_archive": str(build.sources.fetch(recipe)[1]),
                   "checks": str(build.book.recipes_dir / "checks")}

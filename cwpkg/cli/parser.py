@@ -143,6 +143,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]",
                         help="set a variable for the program; without =VALUE, pass the host's value")
     parser.add_argument("--timeout", type=seconds_argument, metavar="SECONDS", help="stop the program after this long")
+    parser.add_argument("--max-wasm-stack", type=engine_stack_argument, metavar="BYTES",
+                        help="the engine's call stack for the program's calls, fibers included (default: the "
+                             "module's own stack size, at least 2M; deeper recursion traps)")
 
 
 def add_lockfile_option(parser: argparse.ArgumentParser) -> None:

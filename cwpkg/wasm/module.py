@@ -11,7 +11,12 @@ CUSTOM_SECTION = 0
 TYPE_SECTION = 1
 IMPORT_SECTION = 2
 FUNCTION_SECTION = 3
+GLOBAL_SECTION = 6
 EXPORT_SECTION = 7
+DATA_SECTION = 11
+NAME_GLOBALS = 7  # the "name" custom section's subsection of global names
+I32_CONST, GLOBAL_GET, END = 0x41, 0x23, 0x0B
+STACK_POINTER = "__stack_pointer"
 VALUE_TYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128", 0x70: "funcref", 0x6F: "externref"}
 IMPORT_KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
 AR_MAGIC = b"!<arch>\n"
@@ -52,6 +57,15 @@ class _Reader:
             shift += 7
             if byte < 0x80:
                 return value
+
+    def signed(self) -> int:
+        value = shift = 0
+        while True:
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value - (1 << shift) if byte & 0x40 else value
 
     def name(self) -> str:
         size = self.unsigned()
@@ -290,3 +304,85 @@ def defined_symbols(path: Path) -> set[str] | None:
         return set().union(*(symbols for symbols in members if symbols is not None))
     except MalformedWasm:
         return None
+
+
+def _constant(reader: _Reader) -> int | None:
+    """The value of a constant expression that is a lone `i32.const`; None for any other (the reader
+    is left after the expression's `end` either way)."""
+    opcode = reader.byte()
+    value = reader.signed() & 0xFFFFFFFF if opcode == I32_CONST else None
+    if opcode != I32_CONST or reader.byte() != END:
+        while reader.byte() != END:  # what wasm-ld and wasm-opt write: global.get, *.const, then end
+            pass
+        return None
+    return value
+
+
+def _global_names(body: bytes) -> dict[int, str]:
+    """Global index -> name, from the body of a "name" custom section (after its own name)."""
+    reader, names = _Reader(body), {}
+    while reader.offset < len(body):
+        kind, size = reader.byte(), reader.unsigned()
+        end = reader.offset + size
+        if kind == NAME_GLOBALS:
+            for _ in range(reader.unsigned()):
+                index = reader.unsigned()
+                names[index] = reader.name()
+        reader.offset = end
+    return names
+
+
+def linear_stack_size(path: Path) -> int | None:
+    """The bytes of linear memory that wasm-ld laid out as the module's stack (`-z stack-size`, which
+    `cwpkg link --stack-size` sets); None for a module with no stack of its own (a shared or
+    position-independent module imports its stack pointer).
+
+    wasm-ld gives the stack pointer, `__stack_pointer`, the stack's top as its initial value. Its
+    bottom is the end of the data below it (or 0 with `--stack-first`, where data lies above). The
+    data's end is read from the initialized data segments; zero-initialized data (.bss) has none, so
+    a module whose .bss lies between its data and its stack is reported that much larger. The stack
+    pointer is the global of that name when the module has names; stripped, it is the mutable i32
+    global with the highest constant start (Asyncify's and other runtime globals start at 0). The
+    stack's bottom is aligned to 16 bytes, as wasm-ld aligns it.
+    """
+    data = path.read_bytes()
+    if not data.startswith(WASM_MAGIC):
+        raise MalformedWasm("not a WebAssembly module")
+    imported_globals = 0
+    globals_: dict[int, int] = {}  # index -> initial value of every mutable i32 global with a constant one
+    names: dict[int, str] = {}
+    segments: list[tuple[int, int]] = []  # (start, end) of each active data segment at a constant address
+    for section_id, body in _sections(data):
+        reader = _Reader(body)
+        if section_id == IMPORT_SECTION:
+            imported_globals = sum(entry.kind == "global" for entry in _import_entries(reader))
+        elif section_id == GLOBAL_SECTION:
+            for index in range(imported_globals, imported_globals + reader.unsigned()):
+                value_type, mutable = reader.byte(), reader.byte()
+                value = _constant(reader)
+                if value_type == 0x7F and mutable and value is not None:
+                    globals_[index] = value
+        elif section_id == DATA_SECTION:
+            for _ in range(reader.unsigned()):
+                flags = reader.unsigned()
+                if flags == 2:  # active, explicit memory index
+                    reader.unsigned()
+                start = _constant(reader) if flags in (0, 2) else None
+                size = reader.unsigned()
+                reader.offset += size
+                if start is not None:
+                    segments.append((start, start + size))
+        elif section_id == CUSTOM_SECTION and reader.name() == "name":
+            try:
+                names = _global_names(body[reader.offset:])
+            except MalformedWasm:  # names are for debuggers; a damaged name section leaves the others
+                names = {}
+    named = [index for index, name in names.items() if name == STACK_POINTER]
+    if named:
+        top = globals_.get(named[0])
+    else:
+        top = max(globals_.values(), default=None)
+    if not top:
+        return None
+    bottom = max((end for start, end in segments if end <= top), default=0)
+    return top - (bottom + 15) // 16 * 16  # wasm-ld aligns the stack to 16 bytes

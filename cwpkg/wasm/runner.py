@@ -12,14 +12,21 @@ from typing import TYPE_CHECKING
 from cwpkg.errors import UsageError
 from cwpkg.fs import write_text_atomically
 from cwpkg.places import cache_dir
-from cwpkg.wasm.module import MalformedWasm, function_exports
+from cwpkg.wasm.module import MalformedWasm, function_exports, linear_stack_size
 
 if TYPE_CHECKING:  # imported where a module runs: most commands never run one, and the import is slow
     import wasmtime
 
 TRAP_EXIT_CODE = 134  # what a shell shows for a program killed by SIGABRT
 TIMEOUT_EXIT_CODE = 124  # what timeout(1) returns
-NATIVE_STACK_BYTES = 2 << 20  # regex matchers recurse deeply; wasmtime allows at most 2 MiB here
+# The engine's call stack: wasm code runs on a native stack of its own, which wasmtime bounds with
+# max_wasm_stack and checks in every function's entry ("call stack exhausted"). A module gets at
+# least its own linear-memory stack's size (8 MiB from `cwpkg link`, as a native main thread has),
+# and never less than wasmtime's default.
+ENGINE_STACK_MIN = 2 << 20
+ENGINE_STACK_MAX = 1 << 30
+HOST_STACK_MARGIN = 8 << 20  # the thread's stack beyond the engine's: the host calls (WASI) made from wasm
+_THREAD_STACK_LOCK = threading.Lock()  # threading.stack_size is one setting for the whole process
 
 
 @dataclass(frozen=True)
@@ -45,14 +52,18 @@ def host_like_preopens(cwd: Path) -> list[tuple[Path, str]]:
 
 def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] | None = None,
                preopens: list[tuple[Path, str]] | None = None, stdin: Path | None = None,
-               capture: bool = True, argv0: str | None = None, timeout: float | None = None) -> RunResult:
+               capture: bool = True, argv0: str | None = None, timeout: float | None = None,
+               max_stack: int | None = None) -> RunResult:
     """Instantiates `module` and calls `_start`; argv[0] is `argv0`, else the module's file name.
 
+    The module's calls may take `max_stack` bytes of the engine's call stack (default: what
+    `engine_stack_size` gives the module); it runs in a thread whose native stack holds that much.
     Compiled code is kept in wasmtime's cache, so a program run many times is compiled once.
     """
     import wasmtime
 
     _check_module(module)
+    stack = max_stack or engine_stack_size(module)
     config = wasmtime.WasiConfig()
     config.argv = [argv0 or module.name, *(args or [])]
     config.env = sorted((env or {}).items())
@@ -70,7 +81,7 @@ def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] 
         else:
             config.inherit_stdout()
             config.inherit_stderr()
-        engine = wasmtime.Engine(_engine_config())
+        engine = wasmtime.Engine(_engine_config(stack))
         store = wasmtime.Store(engine)
         store.set_wasi(config)
         store.set_epoch_deadline(1)
@@ -87,7 +98,7 @@ def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] 
         try:
             if alarm:
                 alarm.start()
-            start(store)
+            _on_engine_stack(lambda: start(store), stack, engine)
         except wasmtime.ExitTrap as stop:
             exit_code = stop.code
         except wasmtime.Trap as failure:
@@ -101,6 +112,55 @@ def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] 
                 alarm.cancel()
         read = (lambda path: path.read_text(encoding="utf-8", errors="replace") if path.exists() else "")
         return RunResult(exit_code, read(out) if capture else "", read(err) if capture else "", trap, timed_out)
+
+
+def engine_stack_size(module: Path) -> int:
+    """The engine's call stack a module gets unless told otherwise: its linear-memory stack's size
+    (wasm-ld's `-z stack-size`), at least wasmtime's default (2 MiB) and at most 1 GiB."""
+    try:
+        linear = linear_stack_size(module) or 0
+    except MalformedWasm:
+        linear = 0
+    return min(max(linear, ENGINE_STACK_MIN), ENGINE_STACK_MAX)
+
+
+def _on_engine_stack(call, stack: int, engine: wasmtime.Engine):
+    """Runs `call` in a thread whose native stack holds `stack` bytes of wasm frames and the host's
+    margin, and returns what it returns or raises what it raises.
+
+    wasmtime runs wasm code on the calling thread's stack and checks only that the wasm frames stay
+    within max_wasm_stack: a limit beyond what the thread has overruns the stack's guard page, which
+    ends the whole process with SIGSEGV instead of the trap "call stack exhausted". Python's main
+    thread has what `ulimit -s` gave it, less what Python itself is using; a thread of its own has a
+    known stack. Interrupted (Ctrl-C, SIGTERM) while waiting, it stops the module as a timeout
+    would, then passes the interruption on.
+    """
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, call()))
+        except BaseException as failure:  # handed to the waiting thread
+            outcome.append((False, failure))
+
+    thread = threading.Thread(target=run, name="cwpkg-wasm", daemon=True)
+    host_stack = -(-(stack + HOST_STACK_MARGIN) // (1 << 20)) << 20  # whole MiB: whole pages everywhere
+    with _THREAD_STACK_LOCK:
+        previous = threading.stack_size(host_stack)
+        try:
+            thread.start()
+        finally:
+            threading.stack_size(previous)
+    try:
+        thread.join()
+    except BaseException:  # KeyboardInterrupt: stop the module at its next function entry or loop
+        engine.increment_epoch()
+        thread.join(timeout=5)  # a module blocked in a host call (reading stdin) is left to exit with us
+        raise
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value
+    return value
 
 
 def _check_module(module: Path) -> None:
@@ -129,14 +189,33 @@ def _cause(failure: wasmtime.WasmtimeError) -> str:
     return lines[0] if lines else type(failure).__name__
 
 
-def _engine_config() -> wasmtime.Config:
+def _engine_config(stack: int) -> wasmtime.Config:
     import wasmtime
 
     config = wasmtime.Config()
     _use_code_cache(config)
     config.epoch_interruption = True
-    config.max_wasm_stack = NATIVE_STACK_BYTES
+    config.max_wasm_stack = _settable_stack(config, stack)
     return config
+
+
+def _settable_stack(config: wasmtime.Config, stack: int) -> int:
+    """`stack`, once the engine accepts it as max_wasm_stack; wasmtime's default otherwise.
+
+    wasmtime refuses (by aborting the process, in its C API) an engine whose max_wasm_stack exceeds
+    its async_stack_size, the stack of async calls, 2 MiB by default; cwpkg makes no async calls,
+    so that stack is raised to match. wasmtime-py has no property for it: its C function is called
+    through the package's bindings, and a wasmtime without it keeps the default limit.
+    """
+    if stack <= ENGINE_STACK_MIN:
+        return stack
+    try:
+        from wasmtime import _bindings
+
+        _bindings.wasmtime_config_async_stack_size_set(config.ptr(), stack)
+    except (ImportError, AttributeError):
+        return ENGINE_STACK_MIN
+    return stack
 
 
 def _use_code_cache(config: wasmtime.Config) -> None:

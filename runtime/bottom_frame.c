@@ -152,6 +152,17 @@ const char *rt_unwind_refusal(void) {
   return NULL;
 }
 
+void rt_visit_fiber(struct cwpkg_rt_fiber *fiber, rt_range_visitor visit) {
+  if (fiber->state != FIBER_SUSPENDED) return;
+  if (fiber->data.position > fiber->stack_low) visit(fiber->stack_low, fiber->data.position);
+  if (fiber->stack_high > fiber->saved_sp) visit(fiber->saved_sp, fiber->stack_high);
+}
+
+void rt_each_unwound_range(rt_range_visitor visit) {
+  rt_visit_fiber(&rt_main_fiber, visit);
+  if (rt_each_other_fiber) rt_each_other_fiber(visit);
+}
+
 int cwpkg_rt_can_unwind(void) { return rt_unwind_refusal() == NULL; }
 
 int rt_in_service(void) { return rt.in_service; }
@@ -258,7 +269,7 @@ __attribute__((noinline)) static int run_in_bottom_frame(int (*entry)(void *), v
     if (fiber == &rt_main_fiber)
       result = entry(argument);
     else
-      fiber->entry(fiber->argument);
+      rt_enter_fiber(fiber);
     if (!rt.unwinding) {
       if (fiber == &rt_main_fiber) break;
       set_stack_pointer(rt_service_stack_high());

@@ -83,13 +83,8 @@ void cwpkg_rt_fiber_switch(cwpkg_rt_fiber *to, int finished) {
   rt_unwind_to_bottom(switch_at_bottom);
 }
 
-static void visit_fiber(struct cwpkg_rt_fiber *fiber, void (*visit)(char *low, char *high)) {
-  if (fiber->state != FIBER_SUSPENDED) return;
-  if (fiber->data.position > fiber->stack_low) visit(fiber->stack_low, fiber->data.position);
-  if (fiber->stack_high > fiber->saved_sp) visit(fiber->saved_sp, fiber->stack_high);
-}
+void rt_enter_fiber(struct cwpkg_rt_fiber *fiber) { fiber->entry(fiber->argument); }
 
-void rt_each_unwound_range(void (*visit)(char *low, char *high)) {
-  visit_fiber(&rt_main_fiber, visit);
-  for (struct cwpkg_rt_fiber *fiber = fibers; fiber; fiber = fiber->next) visit_fiber(fiber, visit);
+void rt_each_other_fiber(rt_range_visitor visit) {
+  for (struct cwpkg_rt_fiber *fiber = fibers; fiber; fiber = fiber->next) rt_visit_fiber(fiber, visit);
 }

@@ -39,10 +39,23 @@ struct cwpkg_rt_fiber {
 extern struct cwpkg_rt_fiber rt_main_fiber;
 extern struct cwpkg_rt_fiber *rt_current_fiber;
 
+/* A range of linear memory that holds unwound frames. */
+typedef void (*rt_range_visitor)(char *low, char *high);
+
 /* Calls visit(low, high) for every range of linear memory that holds a
  * live fiber's frames while it is unwound: its buffer and its shadow
  * stack.  Only while a service runs (every fiber is unwound then). */
-void rt_each_unwound_range(void (*visit)(char *low, char *high));
+void rt_each_unwound_range(rt_range_visitor visit);
+
+/* The ranges of one fiber (none unless it is suspended). */
+void rt_visit_fiber(struct cwpkg_rt_fiber *fiber, rt_range_visitor visit);
+
+/* Defined by fiber.c, which a program links only if it creates fibers
+ * (weak references pull no archive member): without it, the main fiber is
+ * the only one, and the bottom frame calls no fiber entry, so Asyncify
+ * instruments nothing for a fiber's sake. */
+void rt_each_other_fiber(rt_range_visitor visit) __attribute__((weak));
+void rt_enter_fiber(struct cwpkg_rt_fiber *fiber) __attribute__((weak));
 
 /* The top of the stack the bottom frame's services run on. */
 char *rt_service_stack_high(void);

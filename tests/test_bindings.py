@@ -208,10 +208,10 @@ UNPATCHED = [
     "Crystal (i32, i32, i32) -> (), C (i32, i32) -> (): typedef void (*GC_warn_proc)(char *, GC_word) (gc/gc.h:1425)",
     "lib_c/wasm32-wasi/c/netdb.cr:12: LibC::Addrinfo.ai_addr: Crystal Pointer(LibC::Sockaddr) at offset 20 "
     "(4 bytes), C ai_addr at offset 24 (4 bytes): struct sockaddr * ai_addr in struct evutil_addrinfo "
-    "(event2/util.h:679), shared through fun LibEvent2.evutil_freeaddrinfo",
+    "(event2/util.h:679), shared through fun LibEvent2.evdns_getaddrinfo",
     "lib_c/wasm32-wasi/c/netdb.cr:13: LibC::Addrinfo.ai_canonname: Crystal Pointer(UInt8) at offset 24 (4 bytes), "
     "C ai_canonname at offset 20 (4 bytes): char * ai_canonname in struct evutil_addrinfo (event2/util.h:679), "
-    "shared through fun LibEvent2.evutil_freeaddrinfo",
+    "shared through fun LibEvent2.evdns_getaddrinfo",
     "lib_z/lib_z.cr:14: LibZ.adler32_combine: Crystal (i32, i32, i32) -> i32, C (i32, i32, i64) -> i32: "
     "uLong adler32_combine(uLong, uLong, off_t) (zlib.h:1897)",
     "lib_z/lib_z.cr:16: LibZ.crc32_combine: Crystal (i32, i32, i32) -> i32, C (i32, i32, i64) -> i32: "

@@ -67,6 +67,7 @@ static struct {
   int unwinding;         /* an unwind has started and not reached the bottom */
   int rewinding;         /* a rewind is under way until the unwinder stops it */
   int in_service;        /* the bottom frame is running the service */
+  int ending;            /* exit() or a dead end was reached: no unwind starts again */
   size_t largest_unwind;
 } rt;
 
@@ -142,6 +143,8 @@ const char *rt_unwind_refusal(void) {
     return "no bottom frame is active (the code runs before or after main)";
   if (rt.in_service)
     return "the runtime is at work in the bottom frame";
+  if (rt.ending)
+    return "the program is ending (exit, or a raise, abort or failed assertion on its way out)";
   if (rt_no_unwind)
     return "the collector's own code is on the stack";
   rt_check_stack();
@@ -315,6 +318,7 @@ int __wrap___main_void(void) { return cwpkg_rt_run(main_void, NULL); }
  * call-graph analysis relies on it, as for every __wrap_NAME. */
 _Noreturn void __real_exit(int status);
 _Noreturn void __wrap_exit(int status) {
+  rt.ending = 1;
   rt_no_unwind++;
   __real_exit(status);
 }
@@ -327,4 +331,7 @@ _Noreturn void __wrap_exit(int status) {
  * instrumentation for their sake, which spares every function with an
  * overflow check in Crystal.  Kept in the link although nothing calls it
  * before then. */
-__attribute__((used)) void cwpkg_rt_dead_end(void) { rt_no_unwind++; }
+__attribute__((used)) void cwpkg_rt_dead_end(void) {
+  rt.ending = 1;
+  rt_no_unwind++;
+}

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from cwpkg import interrupts
 from cwpkg.builds.environment import PREFIX, BuildDirs, build_environment, placeholders
 from cwpkg.builds.kept import remove_tree
 from cwpkg.builds.kinds import build_root, build_steps, refresh_config_scripts
@@ -104,7 +105,10 @@ def work_directory(prefix: str, keep: bool = False, existing: Path | None = None
     try:
         yield path
     except BuildError as error:
-        error.message += f"\n  work directory kept for inspection: {path}"
+        if interrupts.terminated:  # the tools failed because cwpkg stopped them: nothing to inspect
+            remove()
+        else:
+            error.message += f"\n  work directory kept for inspection: {path}"
         raise
     except BaseException:
         remove()

@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
             keep_new_answers()
         return status
     except CwpkgError as error:
+        if interrupts.terminated:  # a tool the termination stopped failed before the interruption arrived
+            print("cwpkg: terminated", file=sys.stderr)
+            return interrupts.exit_status()
         print(f"cwpkg: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:

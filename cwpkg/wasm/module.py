@@ -49,23 +49,22 @@ class _Reader:
         self.offset += 1
         return value
 
-    def unsigned(self) -> int:
+    def _leb128(self) -> tuple[int, int, int]:
+        """A LEB128 number's bits, their count and its last byte (which holds the sign bit)."""
         value = shift = 0
         while True:
             byte = self.byte()
             value |= (byte & 0x7F) << shift
             shift += 7
             if byte < 0x80:
-                return value
+                return value, shift, byte
+
+    def unsigned(self) -> int:
+        return self._leb128()[0]
 
     def signed(self) -> int:
-        value = shift = 0
-        while True:
-            byte = self.byte()
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                return value - (1 << shift) if byte & 0x40 else value
+        value, shift, last = self._leb128()
+        return value - (1 << shift) if last & 0x40 else value
 
     def name(self) -> str:
         size = self.unsigned()

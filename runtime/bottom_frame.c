@@ -23,9 +23,9 @@
  * frames in the free part of its own stack.  A switch is an unwind of the
  * running fiber whose service names the next one; the bottom frame then
  * rewinds that one, or calls its entry on its own stack the first time.
- * Later users of the same frame (see docs/wasm-runtime.md): exceptions,
- * whose unwind is stopped by the innermost catcher instead; exported
- * functions of reactor modules, which run inside a bottom frame of their own.
+ * Exceptions (exceptions.c) use the same unwind, which the innermost
+ * catcher stops before it reaches this frame.  Exported functions of
+ * reactor modules will run inside a bottom frame of their own.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -36,14 +36,6 @@
 #include "cwpkg_rt.h"
 #include "rt_internal.h"
 
-/* Implemented by Binaryen's Asyncify pass (wasm-opt --asyncify). */
-#define ASYNCIFY_IMPORT(name) \
-  __attribute__((import_module("asyncify"), import_name(name)))
-ASYNCIFY_IMPORT("start_unwind") void asyncify_start_unwind(void *data);
-ASYNCIFY_IMPORT("stop_unwind") void asyncify_stop_unwind(void);
-ASYNCIFY_IMPORT("start_rewind") void asyncify_start_rewind(void *data);
-ASYNCIFY_IMPORT("stop_rewind") void asyncify_stop_rewind(void);
-
 /* Laid out by wasm-ld (LLVM 16 or newer): the C stack is
  * [__stack_low, __stack_high) and grows down. */
 extern char __stack_low[], __stack_high[];
@@ -53,8 +45,6 @@ extern char __stack_low[], __stack_high[];
 #define SERVICE_STACK_SIZE (64 * 1024)
 /* The least room an unwind may get; below it, no unwind starts. */
 #define MINIMUM_UNWIND_ROOM (4 * 1024)
-/* Kept free between an unwind's buffer and the stack pointer. */
-#define UNWIND_MARGIN 64
 
 struct cwpkg_rt_fiber rt_main_fiber = {
     .stack_low = __stack_low, .stack_high = __stack_high, .state = FIBER_RUNNING};
@@ -70,26 +60,6 @@ static struct {
   int ending;            /* exit() or a dead end was reached: no unwind starts again */
   size_t largest_unwind;
 } rt;
-
-static char *stack_pointer(void) {
-  char *sp;
-  __asm__ volatile(".globaltype __stack_pointer, i32\n\t"
-                   "global.get __stack_pointer\n\t"
-                   "local.set %0"
-                   : "=r"(sp));
-  return sp;
-}
-
-/* Moves the stack pointer to another stack.  Only the bottom frame does
- * it, between an unwind and the following rewind, when no frame that
- * uses the stack is active. */
-static void set_stack_pointer(char *sp) {
-  __asm__ volatile(".globaltype __stack_pointer, i32\n\t"
-                   "local.get %0\n\t"
-                   "global.set __stack_pointer"
-                   :
-                   : "r"(sp));
-}
 
 char *rt_service_stack_high(void) { return rt.service_stack + SERVICE_STACK_SIZE; }
 
@@ -130,7 +100,7 @@ __attribute__((noinline)) static _Noreturn void report_stack_overflow(struct cwp
 
 void rt_check_stack(void) {
   struct cwpkg_rt_fiber *fiber = rt_current_fiber;
-  char *sp = stack_pointer();
+  char *sp = rt_stack_pointer();
 
   if (sp <= fiber->stack_low && sp + STACK_OVERFLOW_REACH > fiber->stack_low)
     report_stack_overflow(fiber);
@@ -148,9 +118,9 @@ const char *rt_unwind_refusal(void) {
   if (rt_no_unwind)
     return "the collector's own code is on the stack";
   rt_check_stack();
-  if (stack_pointer() <= fiber->stack_low || stack_pointer() > fiber->stack_high)
+  if (rt_stack_pointer() <= fiber->stack_low || rt_stack_pointer() > fiber->stack_high)
     return "the code runs on a stack the runtime does not know";
-  if (stack_pointer() - fiber->stack_low < MINIMUM_UNWIND_ROOM + UNWIND_MARGIN)
+  if (rt_stack_pointer() - fiber->stack_low < MINIMUM_UNWIND_ROOM + UNWIND_MARGIN)
     return "the stack is almost full";
   return NULL;
 }
@@ -182,16 +152,13 @@ void rt_unwind_to_bottom(rt_service service) {
     return;
   }
   rt.service = service;
-  fiber->saved_sp = stack_pointer();
-  fiber->data.position = fiber->stack_low;
-  fiber->data.end = fiber->saved_sp - UNWIND_MARGIN;
   rt.unwinding = 1;
-  asyncify_start_unwind(&fiber->data);
+  rt_start_unwind(fiber);
 }
 
 /* An unwind wrote more than its buffer holds. */
-__attribute__((noinline)) static _Noreturn void report_overflow(struct cwpkg_rt_fiber *fiber,
-                                                                size_t used, size_t room) {
+__attribute__((noinline)) _Noreturn void rt_report_unwind_overflow(struct cwpkg_rt_fiber *fiber,
+                                                                   size_t used, size_t room) {
   size_t stack = fiber->stack_high - fiber->stack_low;
 
   if (fiber == &rt_main_fiber)
@@ -210,17 +177,11 @@ __attribute__((noinline)) static _Noreturn void report_overflow(struct cwpkg_rt_
  * that did not fit were written over the stack above the buffer; the
  * program cannot continue, but nothing runs on that memory before exiting. */
 static inline __attribute__((always_inline)) void finish_unwind(struct cwpkg_rt_fiber *fiber) {
-  size_t used = fiber->data.position - fiber->stack_low;
-  size_t room = fiber->data.end - fiber->stack_low;
+  size_t used;
 
   rt.unwinding = 0;
   fiber->state = FIBER_SUSPENDED;
-  if (used > room) {
-    fiber->data.position = fiber->data.end; /* asyncify's own check would trap */
-    asyncify_stop_unwind();
-    report_overflow(fiber, used, room);
-  }
-  asyncify_stop_unwind();
+  used = rt_stop_unwind(fiber);
   if (used > rt.largest_unwind) rt.largest_unwind = used;
 }
 
@@ -245,11 +206,11 @@ static inline __attribute__((always_inline)) void prepare_to_continue(
     struct cwpkg_rt_fiber *fiber) {
   if (fiber->state == FIBER_NEW) {
     fiber->state = FIBER_RUNNING;
-    set_stack_pointer(fiber->stack_high);
+    rt_set_stack_pointer(fiber->stack_high);
     return;
   }
   fiber->state = FIBER_RUNNING;
-  set_stack_pointer(fiber->saved_sp);
+  rt_set_stack_pointer(fiber->saved_sp);
   rt.rewinding = 1;
   asyncify_start_rewind(&fiber->data);
 }
@@ -275,10 +236,10 @@ __attribute__((noinline)) static int run_in_bottom_frame(int (*entry)(void *), v
       rt_enter_fiber(fiber);
     if (!rt.unwinding) {
       if (fiber == &rt_main_fiber) break;
-      set_stack_pointer(rt_service_stack_high());
+      rt_set_stack_pointer(rt_service_stack_high());
       report_fiber_return();
     }
-    set_stack_pointer(rt_service_stack_high());
+    rt_set_stack_pointer(rt_service_stack_high());
     finish_unwind(fiber);
     rt_run_service();
     prepare_to_continue(rt_current_fiber);
@@ -326,8 +287,8 @@ _Noreturn void __wrap_exit(int status) {
 /* Called where a straight-line path that ends in `unreachable` starts (a
  * raise: Crystal 1.6 exits there; an abort; a failed assertion): cwpkg puts
  * the call there when it instruments the module.  From then on no unwind
- * starts: the program is ending (a raise that unwinds to a handler must
- * restore rt_no_unwind), so the functions such paths call need no Asyncify
+ * starts: the program is ending (a module whose raises unwind to catchers,
+ * exceptions.c, gets no such calls), so the functions such paths call need no Asyncify
  * instrumentation for their sake, which spares every function with an
  * overflow check in Crystal.  Kept in the link although nothing calls it
  * before then. */

@@ -82,6 +82,23 @@ struct cwpkg_rt_wait {
  * or a negated WASI errno (EINVAL: nothing to wait for). */
 int cwpkg_rt_wait(struct cwpkg_rt_wait *waits, size_t count, long long timeout_ns);
 
+/* Exceptions, for code compiled with LLVM's Emscripten-style exception
+ * lowering (see exceptions.c; cwpkg link does it for Crystal).  Raises
+ * `exception`: the innermost catcher's landing pad gets it from
+ * __cxa_find_matching_catch_2() and `selector` from getTempRet0().  Call
+ * it from instrumented code; it returns into the unwind, never to the
+ * caller's next instruction. */
+void cwpkg_rt_throw(void *exception, int selector);
+
+/* Whether a catcher is on the stack (a raise now would be caught). */
+int cwpkg_rt_catching(void);
+
+/* Used by the generated invoke_SIG catchers: enter returns the catcher's
+ * depth, leave is given it back after the call and says whether the call
+ * raised (then the stack pointer is back and __THREW__ is set). */
+unsigned cwpkg_rt_catch_enter(void);
+int cwpkg_rt_catch_leave(unsigned depth);
+
 struct cwpkg_rt_stats {
   unsigned long collections;      /* collections run at a bottom frame       */
   unsigned long deferred;         /* due collections postponed: no unwind    */

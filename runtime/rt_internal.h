@@ -1,5 +1,5 @@
 /* Shared between the runtime's bottom frame (bottom_frame.c) and its users
- * (gc.c, fiber.c; exceptions later). */
+ * (gc.c, fiber.c, exceptions.c). */
 #ifndef CWPKG_RT_INTERNAL_H
 #define CWPKG_RT_INTERNAL_H
 
@@ -32,6 +32,40 @@ struct cwpkg_rt_fiber {
   enum fiber_state state;
   struct cwpkg_rt_fiber *previous, *next; /* every fiber but main, for the roots */
 };
+
+/* Implemented by Binaryen's Asyncify pass (wasm-opt --asyncify).  A
+ * function that calls start_unwind (or stop_rewind) is an unwinder, one
+ * that calls stop_unwind (or start_rewind) receives unwinds: cwpkg's
+ * call-graph analysis finds both by these calls. */
+#define ASYNCIFY_IMPORT(name) __attribute__((import_module("asyncify"), import_name(name)))
+ASYNCIFY_IMPORT("start_unwind") void asyncify_start_unwind(void *data);
+ASYNCIFY_IMPORT("stop_unwind") void asyncify_stop_unwind(void);
+ASYNCIFY_IMPORT("start_rewind") void asyncify_start_rewind(void *data);
+ASYNCIFY_IMPORT("stop_rewind") void asyncify_stop_rewind(void);
+
+/* Kept free between an unwind's buffer and the stack pointer. */
+#define UNWIND_MARGIN 64
+
+static inline char *rt_stack_pointer(void) {
+  char *sp;
+  __asm__ volatile(".globaltype __stack_pointer, i32\n\t"
+                   "global.get __stack_pointer\n\t"
+                   "local.set %0"
+                   : "=r"(sp));
+  return sp;
+}
+
+/* Moves the stack pointer: to another stack, between an unwind and the
+ * following rewind, when no frame that uses the stack is active; or back
+ * to where a catcher found it, after an unwind skipped the epilogues of
+ * the frames it dropped. */
+static inline void rt_set_stack_pointer(char *sp) {
+  __asm__ volatile(".globaltype __stack_pointer, i32\n\t"
+                   "local.get %0\n\t"
+                   "global.set __stack_pointer"
+                   :
+                   : "r"(sp));
+}
 
 /* The program's main stack, and the fiber running now: after a service,
  * the bottom frame continues with rt_current_fiber, which a switch service
@@ -70,6 +104,35 @@ typedef void (*rt_service)(void);
  * asyncify's start_unwind and stop_rewind itself, so Asyncify never
  * instruments it. */
 void rt_unwind_to_bottom(rt_service service);
+
+/* Starts an unwind of `fiber` (the running one) into the free part of its
+ * stack.  Inlined into its callers, which are the unwinders. */
+static inline __attribute__((always_inline)) void rt_start_unwind(struct cwpkg_rt_fiber *fiber) {
+  fiber->saved_sp = rt_stack_pointer();
+  fiber->data.position = fiber->stack_low;
+  fiber->data.end = fiber->saved_sp - UNWIND_MARGIN;
+  asyncify_start_unwind(&fiber->data);
+}
+
+/* An unwind wrote more than its buffer holds: the frames that did not fit
+ * were written over the stack above it, and the program cannot go on. */
+_Noreturn void rt_report_unwind_overflow(struct cwpkg_rt_fiber *fiber, size_t used, size_t room);
+
+/* Stops the unwind of `fiber` where it has arrived; returns how many bytes
+ * it wrote, or reports an overflow (Asyncify checks only here, after the
+ * fact).  Inlined into the functions that receive unwinds. */
+static inline __attribute__((always_inline)) size_t rt_stop_unwind(struct cwpkg_rt_fiber *fiber) {
+  size_t used = fiber->data.position - fiber->stack_low;
+  size_t room = fiber->data.end - fiber->stack_low;
+
+  if (used > room) {
+    fiber->data.position = fiber->data.end; /* asyncify's own check would trap */
+    asyncify_stop_unwind();
+    rt_report_unwind_overflow(fiber, used, room);
+  }
+  asyncify_stop_unwind();
+  return used;
+}
 
 /* Nonzero while the bottom frame runs a service. */
 int rt_in_service(void);

@@ -81,7 +81,8 @@ class Context:
         from cwpkg.link import LinkOptions, ProgramOptions
 
         return ProgramOptions(link=link or LinkOptions(), release=self.options.release,
-                              flags=tuple(self.options.passthrough), install_missing=not self.options.no_install)
+                              flags=tuple(self.options.passthrough), install_missing=not self.options.no_install,
+                              exceptions=getattr(self.options, "exceptions", False))
 
     def downloader(self) -> Downloader:
         from cwpkg.sources import Downloader

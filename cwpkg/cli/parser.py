@@ -95,6 +95,9 @@ def add_program_commands(command: Adder) -> None:
     link.add_argument("--fiber-stack-size", type=size_argument(16 << 10), metavar="BYTES",
                       help="with the collector's runtime: each fiber's stack (default 32K; its unwound frames "
                            "and address-taken locals live there)")
+    link.add_argument("--exceptions", action="store_true",
+                      help="Crystal: raise unwinds to rescue and ensure through the collector's runtime, as "
+                           "natively (without it a raise ends the program)")
     link.add_argument("--run", action="store_true",
                       help="then run it under wasmtime (with the current directory, unless --dir says otherwise)")
     add_run_options(link)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cwpkg.crystal.compat import CompatStdlib
 from cwpkg.crystal.compiler import CrystalCompiler
@@ -12,10 +13,17 @@ from cwpkg.errors import ProgramError, UsageError
 from cwpkg.sysroot import Sysroot
 from cwpkg.wasm import LinkLine, is_linked_program, is_wasm, parse_link_line
 
+if TYPE_CHECKING:
+    from cwpkg.toolchain import Toolchain
+
 CRYSTAL_TARGET = "wasm32-unknown-wasi"
 # Selects the Boehm collector on wasm32 (patches/crystal/1.6.0/wasm32-gc.patch): the program links libgc,
 # and with it cwpkg's runtime. -Dgc_none still wins; off wasm32 the flag means nothing.
 RUNTIME_FLAG = "-Dcwpkg_runtime"
+# Makes raise unwind through cwpkg's runtime (patches/crystal/1.6.0/wasm32-runtime-exceptions.patch); the
+# program is then compiled again from its LLVM IR with exceptions lowered the Emscripten way.
+EXCEPTIONS_FLAG = "-Dcwpkg_exceptions"
+LOWER_EXCEPTIONS = ["-mllvm", "-enable-emscripten-cxx-exceptions"]
 
 
 def crystal_environment(compiler: CrystalCompiler, stdlib: CompatStdlib, sysroot: Sysroot) -> dict[str, str]:
@@ -49,16 +57,27 @@ def program_kind(path: Path) -> str:
 
 
 class CrystalCompilation:
-    """`crystal build --cross-compile` of one program, running while the caller prepares the link."""
+    """`crystal build --cross-compile` of one program, running while the caller prepares the link.
+
+    With `exceptions`, crystal also writes the program's LLVM IR, which `lower_exceptions` compiles
+    again into the object the link line names."""
 
     def __init__(self, compiler: CrystalCompiler, stdlib: CompatStdlib, source: Path, workdir: Path,
-                 sysroot: Sysroot, release: bool, flags: list[str]) -> None:
+                 sysroot: Sysroot, release: bool, flags: list[str], exceptions: bool = False) -> None:
         # In the caller's directory, as `crystal build` would run: CRYSTAL_PATH's relative `lib` entry
-        # (where shards installs dependencies) is looked up there, not beside the source.
-        self.compiler, self.source, self.directory = compiler, source, Path.cwd()
+        # (where shards installs dependencies) is looked up there, not beside the source. Crystal writes
+        # the IR to its working directory, so a compilation that emits it runs in `workdir`, with the
+        # relative entries of CRYSTAL_PATH made absolute.
+        self.compiler, self.source, self.directory = compiler, source, workdir if exceptions else Path.cwd()
+        self.release, self.ir = release, workdir / f"{source.stem}.ll" if exceptions else None
+        emit = ["--emit", "llvm-ir", EXCEPTIONS_FLAG] if exceptions else []
         argv = [compiler.executable, "build", "--cross-compile", "--no-color", "--target", CRYSTAL_TARGET,
-                str(source.resolve()), "-o", str(workdir / "program"), *(["--release"] if release else []), *flags]
+                str(source.resolve()), "-o", str(workdir / "program"), *(["--release"] if release else []), *flags,
+                *emit]
         env = {**os.environ, **crystal_environment(compiler, stdlib, sysroot)}
+        if exceptions:
+            env["CRYSTAL_PATH"] = os.pathsep.join(str(Path.cwd() / entry) if entry else entry
+                                                  for entry in env["CRYSTAL_PATH"].split(os.pathsep))
         self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                         cwd=self.directory)
 
@@ -73,6 +92,18 @@ class CrystalCompilation:
         # Crystal names objects relative to its working directory.
         line.objects = [str((self.directory / obj).resolve()) for obj in line.objects]
         return line
+
+    def lower_exceptions(self, toolchain: Toolchain, sysroot: Sysroot, line: LinkLine) -> None:
+        """Compiles the IR again, its exceptions lowered to invoke_SIG calls (runtime/exceptions.c), into
+        the object crystal wrote (the link line's first)."""
+        assert self.ir is not None, "the compilation emitted no IR"
+        argv = [*toolchain.compiler(sysroot.root), "-c", str(self.ir), "-o", line.objects[0],
+                "-O2" if self.release else "-O0", "-Wno-override-module", *LOWER_EXCEPTIONS]
+        result = subprocess.run(argv, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ProgramError(f"{toolchain.clang} could not lower the exceptions of {self.source}:\n"
+                               f"{(result.stderr or result.stdout).strip()[-4000:]}",
+                               hint="link without --exceptions, and report the program")
 
     def stop(self) -> None:
         """Ends a compilation whose result is no longer wanted (the link failed before it finished)."""

@@ -42,6 +42,11 @@ STARTS_UNWIND = frozenset(["start_unwind", "stop_rewind"])  # the unwinder calls
 BOTTOM = frozenset(["stop_unwind", "start_rewind"])  # the bottom frame calls both
 PLACEHOLDER_PREFIX = "__cwpkg_asyncify_"
 WRAPPER_PREFIX = "__wrap_"  # wasm-ld --wrap=NAME: calls to NAME reach __wrap_NAME
+# The exception catchers the link generates (cwpkg.link.exceptions): on the path of every unwind through
+# an invoke, yet never instrumented, because the innermost one must see an exception's unwind arrive
+# and stop it. Their caller reaches them through a function pointer, so Binaryen checks for an unwind
+# after the call; any other unwind passes through them and they run again on the rewind.
+PASS_THROUGH_PREFIX = "cwpkg_rt_catch_through_"
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,11 @@ class Cuts:
 # below the callbacks it gives bdwgc (push_unwound_frames, which bdwgc runs in a collection, and
 # notify_finalizers, which it runs in a collection or an allocation). bdwgc (patched) collects only
 # through GC_try_to_collect_inner and GC_collect_a_little_inner, which return at once unless the runtime
-# allows a collection, which it does only inside a service.
+# allows a collection, which it does only inside a service. cwpkg_rt_catch_enter, which the exception
+# catchers call (also while a rewind passes through them, when an instrumented callee would rewind
+# itself), only grows its array or ends the program.
 RUNTIME_NO_UNWIND_BELOW = frozenset(["rt_run_service", "push_unwound_frames", "notify_finalizers",
-                                     "GC_try_to_collect_inner", "GC_collect_a_little_inner"])
+                                     "GC_try_to_collect_inner", "GC_collect_a_little_inner", "cwpkg_rt_catch_enter"])
 # Called where a path to `unreachable` starts: a raise (Crystal 1.6 on wasm32 exits there; a raise that
 # unwinds to a handler would restore the count), an abort, a failed assertion. A program that takes such
 # a path is ending, and need not collect on the way, so the functions it calls there need no
@@ -101,6 +108,7 @@ class UnwindPaths:
     defined: int  # how many functions the module defines
     marker: int | None  # the dead-end marker function, if the cuts name one the module has
     dead_ends: frozenset[int]  # where it must be called: starts of dead ends whose calls can unwind
+    pass_through: frozenset[int]  # the exception catchers: on unwind paths, never instrumented
 
     @property
     def count(self) -> int:
@@ -115,7 +123,15 @@ def _table_by_signature(module: CodeModule) -> dict[Signature, list[int]]:
     return table
 
 
+def _pass_through(module: CodeModule) -> set[int]:
+    return {index for index, name in module.names.items() if name.startswith(PASS_THROUGH_PREFIX)}
+
+
 def _dead_end_marker(module: CodeModule, cuts: Cuts) -> int | None:
+    """The marker function, if the cuts name one and the module can use it: a module that catches
+    exceptions has no dead ends (a raise unwinds to a catcher and the program goes on)."""
+    if _pass_through(module):
+        return None
     marker = _unique_names(module).get(cuts.dead_end_marker or "")
     if marker is None or module.functions[marker].signature != Signature(b"", b""):
         return None
@@ -209,8 +225,9 @@ def unwind_paths(module: CodeModule, cuts: Cuts = Cuts()) -> UnwindPaths:
                         targets.update(table_by_signature.get(signature, ()))
                 if targets & reaching_unwind:
                     dead_ends.add(dead_end.offset)
-    return UnwindPaths(frozenset((above_bottom & reaching_unwind) | unwinders), frozenset(unwinders),
-                       frozenset(bottoms), defined, marker, frozenset(dead_ends))
+    pass_through = frozenset(_pass_through(module))
+    return UnwindPaths(frozenset((above_bottom & reaching_unwind) - pass_through | unwinders), frozenset(unwinders),
+                       frozenset(bottoms), defined, marker, frozenset(dead_ends), pass_through)
 
 
 def path_to_unwind(module: CodeModule, paths: UnwindPaths, start: int, cuts: Cuts = Cuts()) -> list[int]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cwpkg.errors import ProgramError, UsageError
+from cwpkg.link.exceptions import compile_catchers, invoke_types
 from cwpkg.link.runtime import (
     FIBER_STACK_SYMBOL,
     GC_LIBRARY,
@@ -184,6 +185,14 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
         if options.fiber_stack_size is not None:
             line = replace(line, objects=[*line.objects, str(_fiber_stack_setting(
                 toolchain, sysroot, options.fiber_stack_size, Path(scratch)))])
+        invokes = invoke_types([Path(path) for path in line.objects])
+        if invokes:  # exceptions lowered the Emscripten way: the runtime catches them
+            if not plan.runtime:
+                raise UsageError(f"the program's exceptions were lowered to {', '.join(invokes)}, which cwpkg's "
+                                 f"runtime implements, and only a program that links -l{GC_LIBRARY} has it",
+                                 hint="link the program with the collector (leave out -Dgc_none)")
+            line = replace(line, objects=[*line.objects, str(compile_catchers(toolchain, sysroot, invokes,
+                                                                              Path(scratch)))])
         argv = wasm_ld_arguments(toolchain, sysroot, line, plan, linked, options)
         result = subprocess.run(argv, capture_output=True, text=True)
         if result.returncode != 0:

@@ -52,6 +52,7 @@ class ProgramOptions:
     release: bool = False
     flags: tuple[str, ...] = ()  # to crystal, or to the linker for an object file
     install_missing: bool = True  # install the recipes the program needs (else: an error naming them)
+    exceptions: bool = False  # Crystal: raise unwinds to rescue through the runtime (runtime/exceptions.c)
 
 
 def build_module(resources: ProgramResources, source: Path, output: Path, options: ProgramOptions) -> LinkResult:
@@ -59,6 +60,10 @@ def build_module(resources: ProgramResources, source: Path, output: Path, option
     kind = program_kind(source)
     if kind == "object":
         object_symbols(source)  # a damaged object is reported as such before anything else
+        if options.exceptions:
+            raise UsageError("--exceptions compiles a Crystal program for exceptions; an object is linked as "
+                             "it was compiled", hint="leave --exceptions out: an object compiled with -mllvm "
+                                                     "-enable-emscripten-cxx-exceptions gets its catchers anyway")
     if output.resolve() == source.resolve():
         raise UsageError(f"-o {output} would overwrite the input", hint="choose another output name")
     sysroot = resources.sysroot
@@ -68,6 +73,8 @@ def build_module(resources: ProgramResources, source: Path, output: Path, option
             toolchain, book = resources.toolchain, resources.book
             line = (compilation.link_line() if compilation
                     else parse_link_arguments([str(source.resolve()), *options.flags]))
+            if compilation and options.exceptions:
+                compilation.lower_exceptions(toolchain, sysroot, line)
         finally:
             if compilation:
                 compilation.stop()
@@ -86,4 +93,5 @@ def _start_compilation(resources: ProgramResources, source: Path, work: Path,
     stdlib = compat_stdlib(compiler, resources.recipe_root, cache_dir())
     patches = ", ".join(patch.name for patch in stdlib.patches) or "none"
     resources.say(f"crystal {compiler.version} ({compiler.executable}); compat patches: {patches}")
-    return CrystalCompilation(compiler, stdlib, source, work, resources.sysroot, options.release, list(options.flags))
+    return CrystalCompilation(compiler, stdlib, source, work, resources.sysroot, options.release, list(options.flags),
+                              options.exceptions)

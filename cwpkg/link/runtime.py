@@ -95,6 +95,6 @@ def instrument(linked: Path, output: Path, libgc: Path, runtime_library: Path, w
         finished = restore_names(after.read_bytes(), originals)
         if asserts:
             finished = without_runtime_assertions(finished, {module.name(index) for index in
-                                                             paths.unwinders | paths.bottoms})
+                                                             paths.unwinders | paths.bottoms | paths.pass_through})
         output.write_bytes(finished)
     return Instrumented(paths, analysed - started, optimized - analysed, arguments)

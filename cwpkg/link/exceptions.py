@@ -1,0 +1,82 @@
+"""The catchers of a program whose exceptions LLVM lowered the Emscripten way (runtime/exceptions.c).
+
+`-mllvm -enable-emscripten-cxx-exceptions` turns every `invoke` of a function of some type into a call
+of `invoke_SIG(fn, args...)`, which the program's objects import. The link defines each one: an
+`invoke_SIG` that Asyncify instruments and that calls, through a function pointer, a catcher
+`cwpkg_rt_catch_through_SIG` that Asyncify leaves alone (PASS_THROUGH_PREFIX), which calls `fn`
+between the runtime's cwpkg_rt_catch_enter and cwpkg_rt_catch_leave. The pointer matters: Binaryen
+checks for an unwind after an indirect call, but not after a direct call of a function it does not
+instrument.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from cwpkg.errors import ProgramError
+from cwpkg.sysroot import Sysroot
+from cwpkg.toolchain import Toolchain
+from cwpkg.wasm import FunctionType, defined_symbols, object_function_types
+
+INVOKE_PREFIX = "invoke_"
+# The catchers: not instrumented, and on every path an unwind takes through an invoke.
+PASS_THROUGH_PREFIX = "cwpkg_rt_catch_through_"
+C_TYPES = {"i32": "int", "i64": "long long", "f32": "float", "f64": "double"}
+
+
+def invoke_types(objects: list[Path]) -> dict[str, FunctionType]:
+    """The invoke_SIG functions the program's object files call and none of them defines, with their
+    types (archives are libraries: their invokes, if any, are their own)."""
+    files = [path for path in objects if path.suffix != ".a"]
+    called = {name: function_type for path in files for name, function_type in object_function_types(path).items()
+              if name.startswith(INVOKE_PREFIX)}
+    defined = set().union(*(defined_symbols(path) or set() for path in files))
+    return {name: called[name] for name in sorted(called) if name not in defined}
+
+
+def _c_type(value_type: str, where: str) -> str:
+    if value_type not in C_TYPES:
+        raise ProgramError(f"{where} has a parameter or result of type {value_type}, which cwpkg's exception "
+                           "catchers do not pass", hint="report it with the program that needs it")
+    return C_TYPES[value_type]
+
+
+def catchers_source(invokes: dict[str, FunctionType]) -> str:
+    """C source defining each invoke_SIG and its catcher."""
+    lines = ['#include "cwpkg_rt.h"', ""]
+    for name, function_type in invokes.items():
+        if not function_type.params or function_type.params[0] != "i32" or len(function_type.results) > 1:
+            raise ProgramError(f"{name} has the type {function_type}, not that of an invoke (a function "
+                               "pointer, then its arguments)", hint="rename the program's own function")
+        result = _c_type(function_type.results[0], name) if function_type.results else "void"
+        arguments = [_c_type(value_type, name) for value_type in function_type.params[1:]]
+        callee = f"{result} (*fn)({', '.join(arguments) or 'void'})"
+        parameters = ", ".join([callee, *(f"{c_type} a{index}" for index, c_type in enumerate(arguments))])
+        passed = ", ".join(f"a{index}" for index in range(len(arguments)))
+        suffix = name[len(INVOKE_PREFIX):]
+        catcher, pointer = f"{PASS_THROUGH_PREFIX}{suffix}", f"cwpkg_rt_catcher_{suffix}"
+        pointer_type = f"{result} (*volatile {pointer})({', '.join([callee.replace('(*fn)', '(*)'), *arguments])})"
+        if result == "void":
+            body = f"  unsigned depth = cwpkg_rt_catch_enter();\n  fn({passed});\n  cwpkg_rt_catch_leave(depth);\n"
+        else:
+            body = (f"  unsigned depth = cwpkg_rt_catch_enter();\n  {result} value = fn({passed});\n"
+                    "  return cwpkg_rt_catch_leave(depth) ? 0 : value;\n")
+        lines += [f"{result} {catcher}({parameters}) {{", body.rstrip("\n"), "}", "",
+                  f"{pointer_type} = {catcher};", "",
+                  f"{result} {name}({parameters}) {{",
+                  f"  {'' if result == 'void' else 'return '}{pointer}({', '.join(['fn', *([passed] if passed else [])])});",
+                  "}", ""]
+    return "\n".join(lines)
+
+
+def compile_catchers(toolchain: Toolchain, sysroot: Sysroot, invokes: dict[str, FunctionType], scratch: Path) -> Path:
+    """An object defining the catchers the program's objects need."""
+    source, compiled = scratch / "catchers.c", scratch / "catchers.o"
+    source.write_text(catchers_source(invokes))
+    result = subprocess.run([*toolchain.compiler(sysroot.root), "-O2", "-c", str(source), "-o", str(compiled)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ProgramError(f"compiling the exception catchers failed:\n{result.stderr.strip()[-2000:]}",
+                           hint="reinstall cwpkg-rt (its cwpkg_rt.h declares what they call)")
+    return compiled

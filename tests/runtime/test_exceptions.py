@@ -1,0 +1,64 @@
+"""Exceptions under cwpkg's runtime (`cwpkg link --exceptions`): Crystal programs that raise and rescue
+print what their native builds print (runtime/exceptions.c, cwpkg/link/exceptions.py,
+patches/crystal/1.6.0/wasm32-runtime-exceptions.patch; docs/wasm-runtime.md, "Exceptions")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))
+
+import handbuild  # noqa: E402
+from helpers import run_cwpkg  # noqa: E402
+
+PROGRAMS = Path(__file__).parent / "crystal"
+
+pytestmark = pytest.mark.slow
+
+
+def linked(name: str, out: Path, env: dict[str, str], *flags: str) -> Path:
+    module = out / f"{name}{''.join(flags)}.wasm"
+    result = run_cwpkg("link", str(PROGRAMS / f"{name}.cr"), "--exceptions", *flags, "-o", str(module), env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return module
+
+
+def native(name: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(handbuild.native_executable(PROGRAMS / f"{name}.cr"))], capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=120)
+
+
+@pytest.mark.parametrize("flags", [(), ("--asyncify-asserts",)], ids=["optimized", "asyncify-asserts"])
+def test_rescue_ensure_reraise_and_raising_fibers_print_what_native_prints(tmp_path: Path, gc: handbuild.Bdwgc,
+                                                                           full_sysroot: dict[str, str],
+                                                                           flags: tuple[str, ...]) -> None:
+    """Typed rescue through a class hierarchy 200 frames down, else/ensure, re-raise, raises in blocks
+    and procs, nested handlers, a raise inside ensure, the standard library's overflow, index, division,
+    nil and parse errors, 20,000 raises among collections, and fibers: one rescues, one ends with an
+    unhandled exception, reported as native Crystal reports it (wasm32 has no backtrace lines yet)."""
+    ran = handbuild.execute(linked("exceptions", tmp_path, full_sysroot, *flags))
+    expected = native("exceptions")
+    assert (ran.status, ran.trap) == (expected.returncode, None), ran.stderr[-2000:]
+    assert ran.stdout == expected.stdout
+    assert ran.stderr.splitlines()[0] == expected.stderr.splitlines()[0]
+
+
+def test_an_uncaught_exception_ends_the_program_as_natively(tmp_path: Path, gc: handbuild.Bdwgc,
+                                                            full_sysroot: dict[str, str]) -> None:
+    ran = handbuild.execute(linked("uncaught", tmp_path, full_sysroot))
+    expected = native("uncaught")
+    assert (ran.status, ran.trap, ran.stdout) == (expected.returncode, None, expected.stdout) == (1, None, "before\n")
+    assert ran.stderr.splitlines() == expected.stderr.splitlines()[:1] == ["Unhandled exception: top level (ArgumentError)"]
+
+
+def test_exceptions_need_the_collectors_runtime(tmp_path: Path, full_sysroot: dict[str, str]) -> None:
+    result = run_cwpkg("link", str(PROGRAMS / "uncaught.cr"), "--exceptions", "-o", str(tmp_path / "x.wasm"),
+                       "--", "-Dgc_none", env=full_sysroot)
+    assert result.returncode == 2, result.stderr
+    assert "only a program that links -lgc has it" in result.stderr and "leave out -Dgc_none" in result.stderr
+    assert not (tmp_path / "x.wasm").exists()

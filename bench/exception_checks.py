@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 import gc_runtime  # noqa: E402
 import handbuild  # noqa: E402
 
+from cwpkg.link.runtime import OPTIMIZATION  # noqa: E402
 from cwpkg.wasm.code import (  # noqa: E402
     _IMMEDIATES,
     CODE,
@@ -210,9 +211,9 @@ def main() -> int:
             asyncified = out / f"{case.name}-asyncify.wasm"
             subprocess.run(["wasm-opt", str(renamed), "-o", str(asyncified), "--asyncify",
                             "--pass-arg=asyncify-ignore-imports", f"--pass-arg=asyncify-onlylist@@{only}",
-                            handbuild.OPTIMIZATION], check=True, capture_output=True)
+                            OPTIMIZATION], check=True, capture_output=True)
             plain_optimized = out / f"{case.name}-O.wasm"
-            subprocess.run(["wasm-opt", str(plain), handbuild.OPTIMIZATION, "-o", str(plain_optimized)], check=True)
+            subprocess.run(["wasm-opt", str(plain), OPTIMIZATION, "-o", str(plain_optimized)], check=True)
             sizes = [gc_runtime.size_without_dwarf(path) // 1024 for path in (plain_optimized, checked, asyncified)]
             with tempfile.TemporaryDirectory() as workdir:
                 base = gc_runtime.run_module(plain, case.args, options.repeat, Path(workdir))

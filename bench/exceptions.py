@@ -56,7 +56,7 @@ def native_seconds(source: Path, args: tuple[str, ...]) -> tuple[str, float]:
 
 
 def best_run(module: Path, args: tuple[str, ...], expected: str, repeat: int) -> float:
-    runs = [handbuild.execute(module, args, stack=64 << 20) for _ in range(repeat)]
+    runs = [handbuild.execute(module, args) for _ in range(repeat)]
     for ran in runs:
         if (ran.status, ran.stdout) != (0, expected):
             raise SystemExit(f"{module.name} {' '.join(args)}: {ran.status} {ran.stdout[:200]!r}, native "

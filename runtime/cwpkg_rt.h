@@ -90,14 +90,15 @@ int cwpkg_rt_wait(struct cwpkg_rt_wait *waits, size_t count, long long timeout_n
  * caller's next instruction. */
 void cwpkg_rt_throw(void *exception, int selector);
 
-/* Whether a catcher is on the stack (a raise now would be caught). */
-int cwpkg_rt_catching(void);
-
-/* Used by the generated invoke_SIG catchers: enter returns the catcher's
- * depth, leave is given it back after the call and says whether the call
- * raised (then the stack pointer is back and __THREW__ is set). */
-unsigned cwpkg_rt_catch_enter(void);
+/* Used by the generated invoke_SIG catchers: enter is given the stack
+ * pointer the invoke found and returns the catcher's depth, leave is given
+ * the depth back after the call and says whether the call raised (then the
+ * stack pointer is back where it was and __THREW__ is set). */
+unsigned cwpkg_rt_catch_enter(char *stack_pointer);
 int cwpkg_rt_catch_leave(unsigned depth);
+
+/* How many catchers are on the running stack. */
+unsigned cwpkg_rt_catch_depth(void);
 
 struct cwpkg_rt_stats {
   unsigned long collections;      /* collections run at a bottom frame       */

@@ -8,13 +8,15 @@
  * `getTempRet0()` (its selector: for Crystal, the exception's type id).
  * The link generates each invoke_SIG (cwpkg/link/exceptions.py):
  *
- *   invoke_SIG(fn, args)        instrumented by Asyncify; calls, through a
- *     -> catch_through_SIG       function pointer (so that Asyncify checks for
- *          -> fn(args)           an unwind after the call), this catcher,
- *                                which Asyncify leaves alone.
+ *   invoke_SIG(fn, args)        instrumented by Asyncify; reads the stack
+ *     -> catch_through_SIG       pointer and calls, through a function pointer
+ *          -> fn(args)           (so that Asyncify checks for an unwind after
+ *                                the call), this catcher, which Asyncify
+ *                                leaves alone.
  *
- * The catcher marks its depth (cwpkg_rt_catch_enter), calls fn, and asks
- * cwpkg_rt_catch_leave what happened.  A raise (cwpkg_rt_throw) records the
+ * The catcher marks its depth and the stack pointer invoke_SIG found
+ * (cwpkg_rt_catch_enter), calls fn, and asks cwpkg_rt_catch_leave what
+ * happened.  A raise (cwpkg_rt_throw) records the
  * exception and the innermost depth, and starts an unwind: every frame
  * between the raise and the catcher returns at once, writing its locals to
  * the free part of the stack as for a collection.  When fn returns into the
@@ -25,6 +27,12 @@
  * catcher: it returns, invoke_SIG saves itself, and on the rewind it calls
  * the catcher again, which marks its depth again and calls fn, which
  * rewinds.  So the depth always counts the catchers on the running stack.
+ * The stack pointer comes from invoke_SIG, whose locals the rewind restores:
+ * the catcher itself, running again, would see the deepest stack pointer of
+ * the unwind instead.
+ *
+ * A finalizer that lets an exception escape would leave the collector's
+ * finalizer state behind: that ends the program with a message.
  */
 #include <stdlib.h>
 
@@ -45,21 +53,18 @@ static struct {
 
 int getTempRet0(void) { return temp_ret0; }
 
-void setTempRet0(int value) { temp_ret0 = value; }
-
+/* Crystal's landing pads are cleanups, which the lowering turns into this
+ * call: the exception, and its type id as the selector.  (Catch clauses of
+ * other languages would call __cxa_find_matching_catch_N with N > 2, which
+ * the runtime does not offer: such a program does not link.)  The runtime
+ * lets go of the exception here: the landing pad holds it now. */
 void *__cxa_find_matching_catch_2(void) {
+  void *exception = catching.exception;
+
   temp_ret0 = catching.selector;
-  return catching.exception;
+  catching.exception = NULL;
+  return exception;
 }
-
-/* A landing pad with one catch clause (Crystal's are cleanups; C code
- * lowered the same way may have clauses): every exception matches. */
-void *__cxa_find_matching_catch_3(void *clause) {
-  (void)clause;
-  return __cxa_find_matching_catch_2();
-}
-
-int cwpkg_rt_catching(void) { return catching.depth > 0; }
 
 void cwpkg_rt_throw(void *exception, int selector) {
   struct cwpkg_rt_fiber *fiber = rt_current_fiber;
@@ -67,6 +72,8 @@ void cwpkg_rt_throw(void *exception, int selector) {
 
   if (catching.depth == 0)
     rt_fatal("an exception was raised where nothing can catch it (no catcher on the stack)");
+  if (rt_finalizers_running && catching.depth <= rt_finalizers_catch_depth)
+    rt_fatal("an exception escaped a finalizer (finalizers must not raise)");
   refusal = rt_unwind_refusal();
   if (refusal != NULL) rt_fatal("cannot raise an exception here: %s", refusal);
   catching.exception = exception;
@@ -75,9 +82,7 @@ void cwpkg_rt_throw(void *exception, int selector) {
   rt_start_unwind(fiber);
 }
 
-void __resumeException(void *exception) { cwpkg_rt_throw(exception, catching.selector); }
-
-unsigned cwpkg_rt_catch_enter(void) {
+unsigned cwpkg_rt_catch_enter(char *stack_pointer) {
   if (catching.depth == catching.capacity) {
     unsigned capacity = catching.capacity ? 2 * catching.capacity : 64;
     char **grown = realloc(catching.stack_pointers, capacity * sizeof *grown);
@@ -86,9 +91,11 @@ unsigned cwpkg_rt_catch_enter(void) {
     catching.stack_pointers = grown;
     catching.capacity = capacity;
   }
-  catching.stack_pointers[catching.depth] = rt_stack_pointer();
+  catching.stack_pointers[catching.depth] = stack_pointer;
   return ++catching.depth;
 }
+
+unsigned cwpkg_rt_catch_depth(void) { return catching.depth; }
 
 int cwpkg_rt_catch_leave(unsigned depth) {
   catching.depth = depth - 1;

@@ -37,7 +37,6 @@
 static struct {
   int user_finalize_on_demand;                /* the program's choice */
   GC_finalizer_notifier_proc user_notifier;   /* the program's notifier */
-  int running_finalizers;
   int out_of_memory;                          /* bdwgc called the oom function */
   size_t failed_request;                      /* with this size */
   GC_push_other_roots_proc previous_pusher;
@@ -110,12 +109,19 @@ static void GC_CALLBACK notify_finalizers(void) {
   if (gc.user_finalize_on_demand && gc.user_notifier) gc.user_notifier();
 }
 
+int rt_finalizers_running;
+unsigned rt_finalizers_catch_depth;
+
+/* The catchers' depth, where exceptions are linked (exceptions.c), else 0. */
+unsigned cwpkg_rt_catch_depth(void) __attribute__((weak));
+
 static void finalize_if_pending(void) {
-  if (gc.user_finalize_on_demand || gc.running_finalizers || rt_in_service()) return;
+  if (gc.user_finalize_on_demand || rt_finalizers_running || rt_in_service()) return;
   if (!GC_should_invoke_finalizers()) return;
-  gc.running_finalizers = 1;
+  rt_finalizers_running = 1;
+  rt_finalizers_catch_depth = cwpkg_rt_catch_depth ? cwpkg_rt_catch_depth() : 0;
   GC_invoke_finalizers();
-  gc.running_finalizers = 0;
+  rt_finalizers_running = 0;
 }
 
 _Noreturn void cwpkg_rt_out_of_memory(size_t bytes) {

@@ -134,6 +134,12 @@ static inline __attribute__((always_inline)) size_t rt_stop_unwind(struct cwpkg_
   return used;
 }
 
+/* While finalizers run (gc.c), and how many catchers were on the stack
+ * when they started: an exception that a finalizer lets escape would leave
+ * them running for good, so exceptions.c refuses it. */
+extern int rt_finalizers_running;
+extern unsigned rt_finalizers_catch_depth;
+
 /* Nonzero while the bottom frame runs a service. */
 int rt_in_service(void);
 

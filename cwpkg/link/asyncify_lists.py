@@ -71,8 +71,8 @@ class Cuts:
 # itself), only grows its array or ends the program.
 RUNTIME_NO_UNWIND_BELOW = frozenset(["rt_run_service", "push_unwound_frames", "notify_finalizers",
                                      "GC_try_to_collect_inner", "GC_collect_a_little_inner", "cwpkg_rt_catch_enter"])
-# Called where a path to `unreachable` starts: a raise (Crystal 1.6 on wasm32 exits there; a raise that
-# unwinds to a handler would restore the count), an abort, a failed assertion. A program that takes such
+# Called where a path to `unreachable` starts: a raise (Crystal 1.6 on wasm32 exits there; a module
+# whose raises unwind to catchers has no dead ends, see _dead_end_marker), an abort, a failed assertion. A program that takes such
 # a path is ending, and need not collect on the way, so the functions it calls there need no
 # instrumentation for its sake: Crystal's arithmetic calls __crystal_raise_overflow on every overflow
 # check, and that allocates an OverflowError.

@@ -174,6 +174,8 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
     """wasm-ld into a scratch file, wasm-opt where needed, then the finished module replaces `output`."""
     if not line.objects:
         raise UsageError("nothing to link: no object files")
+    for path in line.objects:  # each one is a wasm32 object or archive, or a clear error names it
+        object_symbols(Path(path))
     plan = plan_libraries(line, book, sysroot)
     require_installed(plan, sysroot)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -188,8 +190,9 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
         invokes = invoke_types([Path(path) for path in line.objects])
         if invokes:  # exceptions lowered the Emscripten way: the runtime catches them
             if not plan.runtime:
-                raise UsageError(f"the program's exceptions were lowered to {', '.join(invokes)}, which cwpkg's "
-                                 f"runtime implements, and only a program that links -l{GC_LIBRARY} has it",
+                raise UsageError(f"the program's exceptions were lowered to invoke_SIG calls ({len(invokes)}, "
+                                 f"such as {next(iter(invokes))}), which cwpkg's runtime implements, and only a "
+                                 f"program that links -l{GC_LIBRARY} has it",
                                  hint="link the program with the collector (leave out -Dgc_none)")
             line = replace(line, objects=[*line.objects, str(compile_catchers(toolchain, sysroot, invokes,
                                                                               Path(scratch)))])

@@ -2,11 +2,12 @@
 
 `-mllvm -enable-emscripten-cxx-exceptions` turns every `invoke` of a function of some type into a call
 of `invoke_SIG(fn, args...)`, which the program's objects import. The link defines each one: an
-`invoke_SIG` that Asyncify instruments and that calls, through a function pointer, a catcher
-`cwpkg_rt_catch_through_SIG` that Asyncify leaves alone (PASS_THROUGH_PREFIX), which calls `fn`
-between the runtime's cwpkg_rt_catch_enter and cwpkg_rt_catch_leave. The pointer matters: Binaryen
-checks for an unwind after an indirect call, but not after a direct call of a function it does not
-instrument.
+`invoke_SIG` that Asyncify instruments, reads the stack pointer and calls, through a function pointer,
+a catcher `cwpkg_rt_catch_through_SIG` that Asyncify leaves alone (PASS_THROUGH_PREFIX), which calls
+`fn` between the runtime's cwpkg_rt_catch_enter and cwpkg_rt_catch_leave. The pointer matters:
+Binaryen checks for an unwind after an indirect call, but not after a direct call of a function it
+does not instrument. The stack pointer is read in invoke_SIG because a rewind restores its locals,
+while the catcher, run again by a rewind, would find the deepest stack pointer of the unwind.
 """
 
 from __future__ import annotations
@@ -15,20 +16,24 @@ import subprocess
 from pathlib import Path
 
 from cwpkg.errors import ProgramError
+from cwpkg.link.asyncify_lists import PASS_THROUGH_PREFIX
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import Toolchain
-from cwpkg.wasm import FunctionType, defined_symbols, object_function_types
+from cwpkg.wasm import FunctionType, defined_symbols, is_wasm, object_function_types
 
 INVOKE_PREFIX = "invoke_"
-# The catchers: not instrumented, and on every path an unwind takes through an invoke.
-PASS_THROUGH_PREFIX = "cwpkg_rt_catch_through_"
+STACK_POINTER = """static inline char *stack_pointer(void) {
+  char *sp;
+  __asm__ volatile(".globaltype __stack_pointer, i32\\n\\tglobal.get __stack_pointer\\n\\tlocal.set %0" : "=r"(sp));
+  return sp;
+}"""
 C_TYPES = {"i32": "int", "i64": "long long", "f32": "float", "f64": "double"}
 
 
 def invoke_types(objects: list[Path]) -> dict[str, FunctionType]:
     """The invoke_SIG functions the program's object files call and none of them defines, with their
     types (archives are libraries: their invokes, if any, are their own)."""
-    files = [path for path in objects if path.suffix != ".a"]
+    files = [path for path in objects if is_wasm(path)]  # archives start with "!<arch>"
     called = {name: function_type for path in files for name, function_type in object_function_types(path).items()
               if name.startswith(INVOKE_PREFIX)}
     defined = set().union(*(defined_symbols(path) or set() for path in files))
@@ -44,7 +49,7 @@ def _c_type(value_type: str, where: str) -> str:
 
 def catchers_source(invokes: dict[str, FunctionType]) -> str:
     """C source defining each invoke_SIG and its catcher."""
-    lines = ['#include "cwpkg_rt.h"', ""]
+    lines = ['#include "cwpkg_rt.h"', "", STACK_POINTER, ""]
     for name, function_type in invokes.items():
         if not function_type.params or function_type.params[0] != "i32" or len(function_type.results) > 1:
             raise ProgramError(f"{name} has the type {function_type}, not that of an invoke (a function "
@@ -56,16 +61,19 @@ def catchers_source(invokes: dict[str, FunctionType]) -> str:
         passed = ", ".join(f"a{index}" for index in range(len(arguments)))
         suffix = name[len(INVOKE_PREFIX):]
         catcher, pointer = f"{PASS_THROUGH_PREFIX}{suffix}", f"cwpkg_rt_catcher_{suffix}"
-        pointer_type = f"{result} (*volatile {pointer})({', '.join([callee.replace('(*fn)', '(*)'), *arguments])})"
+        caught = ", ".join([callee, "char *sp", *(f"{c_type} a{index}" for index, c_type in enumerate(arguments))])
+        pointer_type = (f"{result} (*volatile {pointer})"
+                        f"({', '.join([callee.replace('(*fn)', '(*)'), 'char *', *arguments])})")
         if result == "void":
-            body = f"  unsigned depth = cwpkg_rt_catch_enter();\n  fn({passed});\n  cwpkg_rt_catch_leave(depth);\n"
+            body = f"  unsigned depth = cwpkg_rt_catch_enter(sp);\n  fn({passed});\n  cwpkg_rt_catch_leave(depth);"
         else:
-            body = (f"  unsigned depth = cwpkg_rt_catch_enter();\n  {result} value = fn({passed});\n"
-                    "  return cwpkg_rt_catch_leave(depth) ? 0 : value;\n")
-        lines += [f"{result} {catcher}({parameters}) {{", body.rstrip("\n"), "}", "",
+            body = (f"  unsigned depth = cwpkg_rt_catch_enter(sp);\n  {result} value = fn({passed});\n"
+                    "  return cwpkg_rt_catch_leave(depth) ? 0 : value;")
+        forwarded = ", ".join(["fn", "stack_pointer()", *([passed] if passed else [])])
+        lines += [f"{result} {catcher}({caught}) {{", body, "}", "",
                   f"{pointer_type} = {catcher};", "",
                   f"{result} {name}({parameters}) {{",
-                  f"  {'' if result == 'void' else 'return '}{pointer}({', '.join(['fn', *([passed] if passed else [])])});",
+                  f"  {'' if result == 'void' else 'return '}{pointer}({forwarded});",
                   "}", ""]
     return "\n".join(lines)
 

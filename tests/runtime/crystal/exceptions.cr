@@ -162,3 +162,26 @@ end
 done.receive
 Fiber.yield
 puts "9: main goes on"
+
+# 10. one protected call that switches fibers and then raises, 10,000 times in a fiber: the stack
+# pointer each catch puts back is where the call started, not where the switch's rewind left it
+def switch_then_raise(i : Int32) : Int32
+  Fiber.yield
+  raise AppError.new("after a switch") if i.even?
+  1
+end
+
+results = Channel(Int32).new
+spawn { 20_000.times { Fiber.yield } } # so that each Fiber.yield below is a real switch
+spawn do
+  count = 0
+  10_000.times do |i|
+    begin
+      count += switch_then_raise(i)
+    rescue AppError
+      count += 2
+    end
+  end
+  results.send count
+end
+puts "10: #{results.receive}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import subprocess
 
 import pytest
 from helpers import REPO, make_tarball, run_cwpkg, snapshot
@@ -50,6 +52,36 @@ def test_failing_fixture_is_counted_and_fails_the_run(full_sysroot):
     assert "ERROR       fixture raises an unexpected error" in result.stdout and "ArgumentError: boom" in result.stdout
     assert "does not implement this on wasm32: Not Implemented: Crystal::System::File.real_path" in result.stdout
     assert "2 of 6 spec examples failed on wasm32" in result.stderr
+
+
+def test_with_exceptions_the_examples_run_together_and_expected_raises_for_real(full_sysroot, tmp_path):
+    """--exceptions: one instance runs every example, failures are caught as natively, and an example
+    that expects an exception runs it; the counts are native Crystal's own (`crystal spec` on the same
+    file), but for File.real_path, which WASI lacks."""
+    fixture = REPO / "tests" / "fixtures" / "spec" / "failing_spec.cr"
+    result = run_cwpkg("spec", "--exceptions", str(fixture), env=full_sysroot)
+    assert result.returncode == 10, result.stderr
+    assert "running 6 examples in one instance" in result.stderr and "each in its own instance" not in result.stderr
+    native = subprocess.run(["crystal", "spec", "--no-color", str(fixture)], capture_output=True, text=True,
+                            cwd=tmp_path, env={k: v for k, v in os.environ.items() if not k.startswith("CRYSTAL_")})
+    expected = re.search(r"^(\d+) examples, (\d+) failures, (\d+) errors, (\d+) pending", native.stdout, re.M)
+    assert expected, native.stdout + native.stderr
+    examples, failures, errors, pending = map(int, expected.groups())
+    counts = _counts(result.stdout)
+    assert (counts["examples"], counts["failures"], counts["errors"], counts["pending"]) == (examples, failures,
+                                                                                              errors, pending)
+    assert counts["unsupported"] == 1 and "File.real_path" in result.stdout
+    assert counts["passed"] == examples - failures - errors - pending - 1 == 2  # expect_raises ran and passed
+
+
+def test_with_exceptions_a_trap_runs_the_rest_alone(full_sysroot):
+    fixture = REPO / "tests" / "fixtures" / "spec" / "trap_spec.cr"
+    result = run_cwpkg("spec", "--exceptions", str(fixture), env=full_sysroot)
+    assert result.returncode == 10, result.stderr
+    assert "running 2 examples, each in its own instance" in result.stderr
+    assert _counts(result.stdout) == {"examples": 3, "failures": 0, "errors": 1, "pending": 0, "unsupported": 0,
+                                      "passed": 2}
+    assert f"ERROR       trap fixture traps ({fixture}:14)" in result.stdout and "crashed: wasm trap" in result.stdout
 
 
 SOURCE_TREE = {

@@ -119,6 +119,9 @@ def add_program_commands(command: Adder) -> None:
     spec.add_argument("--crystal-src-sha256", metavar="HEX", help="the tarball's sha256 (required with a URL)")
     spec.add_argument("--release", action="store_true", help="compile with crystal --release")
     spec.add_argument("--no-install", action="store_true", help="fail instead of installing missing libraries")
+    spec.add_argument("--exceptions", action="store_true",
+                      help="build with cwpkg's exceptions (as cwpkg link --exceptions): failures and expected "
+                           "raises are caught as natively, and the examples run together in one instance")
     spec.add_argument("--timeout", type=seconds_argument, default=120, metavar="SECONDS",
                       help="per example (default 120)")
     spec.add_argument("-j", "--jobs", type=jobs_argument, default=os.cpu_count() or 1,

@@ -14,6 +14,7 @@ from cwpkg.crystal import (
     render_spec_report,
     require_specs_ok,
     run_example,
+    run_together,
     std_spec_files,
     write_driver,
 )
@@ -63,11 +64,16 @@ def cmd_spec(context: Context) -> int:
         result = build_module(context, driver, Path(work) / "specs.wasm", context.program_options())
         module = result.output
         examples = list_examples(module, run_dir)
-        context.say(f"{len(files)} spec files linked with {result.libraries()}; "
-                    f"running {len(examples)} examples, each in its own instance")
+        outcomes, alone = [], examples
+        if options.exceptions:
+            context.say(f"{len(files)} spec files linked with {result.libraries()} and exceptions; "
+                        f"running {len(examples)} examples in one instance")
+            outcomes, alone = run_together(module, examples, run_dir, options.timeout, version)
+        if alone:
+            context.say(f"running {len(alone)} examples, each in its own instance")
         with ThreadPoolExecutor(max_workers=options.jobs) as pool:
-            outcomes = list(pool.map(lambda example: run_example(module, example, run_dir, options.timeout, version),
-                                     examples))
+            outcomes += pool.map(lambda example: run_example(module, example, run_dir, options.timeout, version),
+                                 alone)
     print(render_spec_report(outcomes, version), end="")
     require_specs_ok(outcomes)
     return 0

@@ -26,6 +26,7 @@ OFFERS = {
     "render_spec_report": "spec",
     "require_specs_ok": "spec",
     "run_example": "spec",
+    "run_together": "spec",
     "std_spec_files": "spec",
     "write_driver": "spec",
 }

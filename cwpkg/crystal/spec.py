@@ -1,11 +1,13 @@
-"""`cwpkg spec`: Crystal spec files built for wasm32-wasi, every example run alone under wasmtime.
+"""`cwpkg spec`: Crystal spec files built for wasm32-wasi, their examples run under wasmtime.
 
 Crystal 1.6.0 on wasm32 has no exception handling: `raise` prints "EXITING: Attempting to raise:" and
 ends the program, so one failing `should` would end the whole run. The spec files are linked once
 with spec_support.cr, which lists the examples and can keep just one; each example then runs in a
 fresh instance, and its outcome is read from how that instance ended. What Crystal itself cannot do
 on wasm32 (an exception an example expects, a method its WASI port lacks) is reported as such, apart
-from failures.
+from failures. Built with cwpkg's exceptions (`--exceptions`), failures are caught as natively: all
+examples run in one instance, which reports each result (`run_together`); only the examples it did
+not report (after a trap, say) run alone.
 """
 
 from __future__ import annotations
@@ -116,6 +118,37 @@ def list_examples(module: Path, cwd: Path) -> list[SpecExample]:
                            f"{', ' + result.trap if result.trap else ''}):\n{(result.stdout + result.stderr)[-3000:]}",
                            hint="the spec files' top-level code must run on wasm32 too")
     return examples
+
+
+def run_together(module: Path, examples: list[SpecExample], cwd: Path, timeout: float,
+                 crystal_version: str) -> tuple[list[ExampleOutcome], list[SpecExample]]:
+    """Runs every example in one instance (a module built with exceptions); the outcomes it reported,
+    in order, and the examples it did not reach, to run alone."""
+    result = run_module(module, env={"CWPKG_SPEC_REPORT": "1"}, preopens=[(cwd, ".")],
+                        timeout=timeout * max(1, len(examples)))
+    outcomes: list[ExampleOutcome] = []
+    for line in result.stdout.splitlines():
+        fields = line.split("\t")  # a line of its own, but a line the example printed may precede it
+        if fields[0] != "cwpkg-result" or len(fields) != 5 or len(outcomes) == len(examples):
+            continue
+        example = examples[len(outcomes)]
+        if (fields[1], fields[2]) != (example.file, str(example.line)):
+            break  # not the next example: the rest run alone
+        outcomes.append(_reported(example, fields[3], fields[4], crystal_version))
+    return outcomes, examples[len(outcomes):]
+
+
+def _reported(example: SpecExample, kind: str, message: str, crystal_version: str) -> ExampleOutcome:
+    if kind == "success":
+        return ExampleOutcome(example, PASS)
+    if kind == "pending":
+        return ExampleOutcome(example, PENDING)
+    if kind == "fail":
+        return ExampleOutcome(example, FAIL, message.removeprefix("Spec::AssertionFailed: "))
+    if message.startswith("NotImplementedError: "):
+        return ExampleOutcome(example, UNSUPPORTED, f"Crystal {crystal_version} does not implement this on wasm32: "
+                                                    f"{message.removeprefix('NotImplementedError: ')}")
+    return ExampleOutcome(example, ERROR, message)
 
 
 def run_example(module: Path, example: SpecExample, cwd: Path, timeout: float, crystal_version: str) -> ExampleOutcome:

@@ -3,7 +3,9 @@
 # Crystal 1.6.0 cannot catch exceptions on wasm32: a failing `should` raises, and the raise ends the
 # program. So cwpkg runs every example in a process of its own: CWPKG_SPEC_LIST=1 prints the examples
 # and exits without running them; CWPKG_SPEC_EXAMPLE=N keeps only the N-th (in definition order,
-# with its groups and their hooks) and lets the runner go on as usual.
+# with its groups and their hooks) and lets the runner go on as usual. Built with cwpkg's exceptions
+# (`cwpkg spec --exceptions`), the examples run together: CWPKG_SPEC_REPORT=1 adds a formatter that
+# prints each example's result on a line of its own, as it comes.
 module CwpkgSpec
   alias Found = Array({Spec::Example, String})
 
@@ -28,6 +30,15 @@ module CwpkgSpec
     !context.children.empty?
   end
 
+  class ResultLines < Spec::Formatter
+    def report(result)
+      message = result.exception.try { |error| "#{error.class}: #{error.message}" } || ""
+      fields = {"cwpkg-result", result.file, result.line, result.kind.to_s.downcase, message.gsub(/\s+/, " ")}
+      STDOUT.puts "\n#{fields.join('\t')}"
+      STDOUT.flush
+    end
+  end
+
   def self.start : Nil
     examples = self.examples(Spec.root_context, "", Found.new)
     if ENV["CWPKG_SPEC_LIST"]? == "1"
@@ -39,6 +50,8 @@ module CwpkgSpec
       LibC._exit(0)
     elsif chosen = ENV["CWPKG_SPEC_EXAMPLE"]?
       keep_only(Spec.root_context, examples[chosen.to_i][0])
+    elsif ENV["CWPKG_SPEC_REPORT"]? == "1"
+      Spec.override_default_formatter(ResultLines.new)
     end
   end
 end

@@ -65,9 +65,10 @@ def cmd_spec(context: Context) -> int:
         module = result.output
         examples = list_examples(module, run_dir)
         outcomes, alone = [], examples
+        context.say(f"{len(files)} spec files linked with {result.libraries()}"
+                    f"{' and exceptions' if options.exceptions else ''}")
         if options.exceptions:
-            context.say(f"{len(files)} spec files linked with {result.libraries()} and exceptions; "
-                        f"running {len(examples)} examples in one instance")
+            context.say(f"running {len(examples)} examples in one instance")
             outcomes, alone = run_together(module, examples, run_dir, options.timeout, version)
         if alone:
             context.say(f"running {len(alone)} examples, each in its own instance")

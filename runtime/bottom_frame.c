@@ -100,7 +100,7 @@ __attribute__((noinline)) static _Noreturn void report_stack_overflow(struct cwp
 
 void rt_check_stack(void) {
   struct cwpkg_rt_fiber *fiber = rt_current_fiber;
-  char *sp = rt_stack_pointer();
+  char *sp = cwpkg_rt_stack_pointer();
 
   if (sp <= fiber->stack_low && sp + STACK_OVERFLOW_REACH > fiber->stack_low)
     report_stack_overflow(fiber);
@@ -118,9 +118,9 @@ const char *rt_unwind_refusal(void) {
   if (rt_no_unwind)
     return "the collector's own code is on the stack";
   rt_check_stack();
-  if (rt_stack_pointer() <= fiber->stack_low || rt_stack_pointer() > fiber->stack_high)
+  if (cwpkg_rt_stack_pointer() <= fiber->stack_low || cwpkg_rt_stack_pointer() > fiber->stack_high)
     return "the code runs on a stack the runtime does not know";
-  if (rt_stack_pointer() - fiber->stack_low < MINIMUM_UNWIND_ROOM + UNWIND_MARGIN)
+  if (cwpkg_rt_stack_pointer() - fiber->stack_low < MINIMUM_UNWIND_ROOM + UNWIND_MARGIN)
     return "the stack is almost full";
   return NULL;
 }

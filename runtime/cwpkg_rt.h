@@ -90,6 +90,17 @@ int cwpkg_rt_wait(struct cwpkg_rt_wait *waits, size_t count, long long timeout_n
  * caller's next instruction. */
 void cwpkg_rt_throw(void *exception, int selector);
 
+/* The stack pointer (wasm-ld's __stack_pointer global: the C stack grows
+ * down from it). */
+static inline char *cwpkg_rt_stack_pointer(void) {
+  char *sp;
+  __asm__ volatile(".globaltype __stack_pointer, i32\n\t"
+                   "global.get __stack_pointer\n\t"
+                   "local.set %0"
+                   : "=r"(sp));
+  return sp;
+}
+
 /* Used by the generated invoke_SIG catchers: enter is given the stack
  * pointer the invoke found and returns the catcher's depth, leave is given
  * the depth back after the call and says whether the call raised (then the

@@ -21,7 +21,7 @@
  * between the raise and the catcher returns at once, writing its locals to
  * the free part of the stack as for a collection.  When fn returns into the
  * innermost catcher, cwpkg_rt_catch_leave stops the unwind, drops what was
- * written, puts the stack pointer back where the catcher found it (the
+ * written, puts the stack pointer back where invoke_SIG found it (the
  * skipped frames ran no epilogue), sets __THREW__ and returns; the landing
  * pad runs.  An unwind for a collection or a fiber switch passes through a
  * catcher: it returns, invoke_SIG saves itself, and on the rewind it calls

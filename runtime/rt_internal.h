@@ -46,15 +46,6 @@ ASYNCIFY_IMPORT("stop_rewind") void asyncify_stop_rewind(void);
 /* Kept free between an unwind's buffer and the stack pointer. */
 #define UNWIND_MARGIN 64
 
-static inline char *rt_stack_pointer(void) {
-  char *sp;
-  __asm__ volatile(".globaltype __stack_pointer, i32\n\t"
-                   "global.get __stack_pointer\n\t"
-                   "local.set %0"
-                   : "=r"(sp));
-  return sp;
-}
-
 /* Moves the stack pointer: to another stack, between an unwind and the
  * following rewind, when no frame that uses the stack is active; or back
  * to where a catcher found it, after an unwind skipped the epilogues of
@@ -108,7 +99,7 @@ void rt_unwind_to_bottom(rt_service service);
 /* Starts an unwind of `fiber` (the running one) into the free part of its
  * stack.  Inlined into its callers, which are the unwinders. */
 static inline __attribute__((always_inline)) void rt_start_unwind(struct cwpkg_rt_fiber *fiber) {
-  fiber->saved_sp = rt_stack_pointer();
+  fiber->saved_sp = cwpkg_rt_stack_pointer();
   fiber->data.position = fiber->stack_low;
   fiber->data.end = fiber->saved_sp - UNWIND_MARGIN;
   asyncify_start_unwind(&fiber->data);

@@ -139,16 +139,13 @@ def object_symbols(path: Path) -> set[str]:
     return symbols
 
 
-def _defines_start(objects: list[str]) -> bool:
-    """Crystal defines the WASI entry point `_start` itself; a C program's comes from crt1-command.o."""
-    return any("_start" in object_symbols(Path(path)) for path in objects)
-
-
 def wasm_ld_arguments(toolchain: Toolchain, sysroot: Sysroot, line: LinkLine, plan: LibraryPlan, output: Path,
-                      options: LinkOptions) -> list[str]:
+                      options: LinkOptions, defines_start: bool) -> list[str]:
+    """wasm-ld's command line; `defines_start`: the objects define the WASI entry point `_start` (Crystal
+    does), else it comes from crt1-command.o (a C program's)."""
     libdir = sysroot.lib_dir
     argv = [toolchain.wasm_ld]
-    if not _defines_start(line.objects):
+    if not defines_start:
         argv.append(str(libdir / "crt1-command.o"))
     argv += [*line.objects, "-o", str(output), "-L", str(libdir)]
     argv += [f"-L{directory}" for directory in line.library_dirs]
@@ -174,8 +171,8 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
     """wasm-ld into a scratch file, wasm-opt where needed, then the finished module replaces `output`."""
     if not line.objects:
         raise UsageError("nothing to link: no object files")
-    for path in line.objects:  # each one is a wasm32 object or archive, or a clear error names it
-        object_symbols(Path(path))
+    # Each one a wasm32 object or archive, or a clear error names it; read once.
+    defined = set().union(*(object_symbols(Path(path)) for path in line.objects))
     plan = plan_libraries(line, book, sysroot)
     require_installed(plan, sysroot)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -187,7 +184,7 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
         if options.fiber_stack_size is not None:
             line = replace(line, objects=[*line.objects, str(_fiber_stack_setting(
                 toolchain, sysroot, options.fiber_stack_size, Path(scratch)))])
-        invokes = invoke_types([Path(path) for path in line.objects])
+        invokes = invoke_types([Path(path) for path in line.objects], defined)
         if invokes:  # exceptions lowered the Emscripten way: the runtime catches them
             if not plan.runtime:
                 raise UsageError(f"the program's exceptions were lowered to invoke_SIG calls ({len(invokes)}, "
@@ -196,7 +193,7 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
                                  hint="link the program with the collector (leave out -Dgc_none)")
             line = replace(line, objects=[*line.objects, str(compile_catchers(toolchain, sysroot, invokes,
                                                                               Path(scratch)))])
-        argv = wasm_ld_arguments(toolchain, sysroot, line, plan, linked, options)
+        argv = wasm_ld_arguments(toolchain, sysroot, line, plan, linked, options, "_start" in defined)
         result = subprocess.run(argv, capture_output=True, text=True)
         if result.returncode != 0:
             raise ProgramError(f"wasm-ld failed:\n{(result.stderr or result.stdout).strip()[-4000:]}",

@@ -19,24 +19,19 @@ from cwpkg.errors import ProgramError
 from cwpkg.link.asyncify_lists import PASS_THROUGH_PREFIX
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import Toolchain
-from cwpkg.wasm import FunctionType, defined_symbols, is_wasm, object_function_types
+from cwpkg.wasm import FunctionType, is_wasm, object_function_types
 
 INVOKE_PREFIX = "invoke_"
-STACK_POINTER = """static inline char *stack_pointer(void) {
-  char *sp;
-  __asm__ volatile(".globaltype __stack_pointer, i32\\n\\tglobal.get __stack_pointer\\n\\tlocal.set %0" : "=r"(sp));
-  return sp;
-}"""
 C_TYPES = {"i32": "int", "i64": "long long", "f32": "float", "f64": "double"}
 
 
-def invoke_types(objects: list[Path]) -> dict[str, FunctionType]:
-    """The invoke_SIG functions the program's object files call and none of them defines, with their
-    types (archives are libraries: their invokes, if any, are their own)."""
+def invoke_types(objects: list[Path], defined: set[str]) -> dict[str, FunctionType]:
+    """The invoke_SIG functions the program's object files call and the link does not define (`defined`:
+    the symbols its objects define), with their types (archives are libraries: their invokes, if any,
+    are their own)."""
     files = [path for path in objects if is_wasm(path)]  # archives start with "!<arch>"
     called = {name: function_type for path in files for name, function_type in object_function_types(path).items()
               if name.startswith(INVOKE_PREFIX)}
-    defined = set().union(*(defined_symbols(path) or set() for path in files))
     return {name: called[name] for name in sorted(called) if name not in defined}
 
 
@@ -49,7 +44,7 @@ def _c_type(value_type: str, where: str) -> str:
 
 def catchers_source(invokes: dict[str, FunctionType]) -> str:
     """C source defining each invoke_SIG and its catcher."""
-    lines = ['#include "cwpkg_rt.h"', "", STACK_POINTER, ""]
+    lines = ['#include "cwpkg_rt.h"', ""]
     for name, function_type in invokes.items():
         if not function_type.params or function_type.params[0] != "i32" or len(function_type.results) > 1:
             raise ProgramError(f"{name} has the type {function_type}, not that of an invoke (a function "
@@ -57,11 +52,11 @@ def catchers_source(invokes: dict[str, FunctionType]) -> str:
         result = _c_type(function_type.results[0], name) if function_type.results else "void"
         arguments = [_c_type(value_type, name) for value_type in function_type.params[1:]]
         callee = f"{result} (*fn)({', '.join(arguments) or 'void'})"
-        parameters = ", ".join([callee, *(f"{c_type} a{index}" for index, c_type in enumerate(arguments))])
+        typed = [f"{c_type} a{index}" for index, c_type in enumerate(arguments)]
+        parameters, caught = ", ".join([callee, *typed]), ", ".join([callee, "char *sp", *typed])
         passed = ", ".join(f"a{index}" for index in range(len(arguments)))
         suffix = name[len(INVOKE_PREFIX):]
         catcher, pointer = f"{PASS_THROUGH_PREFIX}{suffix}", f"cwpkg_rt_catcher_{suffix}"
-        caught = ", ".join([callee, "char *sp", *(f"{c_type} a{index}" for index, c_type in enumerate(arguments))])
         pointer_type = (f"{result} (*volatile {pointer})"
                         f"({', '.join([callee.replace('(*fn)', '(*)'), 'char *', *arguments])})")
         if result == "void":
@@ -69,7 +64,7 @@ def catchers_source(invokes: dict[str, FunctionType]) -> str:
         else:
             body = (f"  unsigned depth = cwpkg_rt_catch_enter(sp);\n  {result} value = fn({passed});\n"
                     "  return cwpkg_rt_catch_leave(depth) ? 0 : value;")
-        forwarded = ", ".join(["fn", "stack_pointer()", *([passed] if passed else [])])
+        forwarded = ", ".join(["fn", "cwpkg_rt_stack_pointer()", *([passed] if passed else [])])
         lines += [f"{result} {catcher}({caught}) {{", body, "}", "",
                   f"{pointer_type} = {catcher};", "",
                   f"{result} {name}({parameters}) {{",

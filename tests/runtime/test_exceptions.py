@@ -64,3 +64,12 @@ def test_exceptions_need_the_collectors_runtime(tmp_path: Path, full_sysroot: di
     assert result.returncode == 2, result.stderr
     assert "only a program that links -lgc has it" in result.stderr and "leave out -Dgc_none" in result.stderr
     assert not (tmp_path / "x.wasm").exists()
+
+
+def test_an_exception_escaping_a_finalizer_ends_the_program(tmp_path: Path, gc: handbuild.Bdwgc,
+                                                            full_sysroot: dict[str, str]) -> None:
+    """Natively a raise from a finalizer crosses the collector's C frames, which have no unwind tables;
+    on wasm32 it would reach the program's rescue and leave finalizers stopped for good."""
+    ran = handbuild.execute(linked("finalizer_raises", tmp_path, full_sysroot))
+    assert (ran.status, ran.trap, ran.stdout) == (1, None, ""), (ran.stdout, ran.stderr[-2000:])
+    assert "cwpkg_rt: an exception escaped a finalizer" in ran.stderr

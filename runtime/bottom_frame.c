@@ -23,9 +23,10 @@
  * frames in the free part of its own stack.  A switch is an unwind of the
  * running fiber whose service names the next one; the bottom frame then
  * rewinds that one, or calls its entry on its own stack the first time.
- * Exceptions (exceptions.c) use the same unwind, which the innermost
- * catcher stops before it reaches this frame.  Exported functions of
- * reactor modules will run inside a bottom frame of their own.
+ * Exceptions (exceptions.c) do not unwind: a raise returns frame after
+ * frame to the innermost catcher, through checks the link puts after each
+ * call that may raise.  Exported functions of reactor modules will run
+ * inside a bottom frame of their own.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -106,9 +107,7 @@ void rt_check_stack(void) {
     report_stack_overflow(fiber);
 }
 
-const char *rt_unwind_refusal(void) {
-  struct cwpkg_rt_fiber *fiber = rt_current_fiber;
-
+const char *rt_raise_refusal(void) {
   if (!rt.active)
     return "no bottom frame is active (the code runs before or after main)";
   if (rt.in_service)
@@ -117,6 +116,14 @@ const char *rt_unwind_refusal(void) {
     return "the program is ending (exit, or a raise, abort or failed assertion on its way out)";
   if (rt_no_unwind)
     return "the collector's own code is on the stack";
+  return NULL;
+}
+
+const char *rt_unwind_refusal(void) {
+  struct cwpkg_rt_fiber *fiber = rt_current_fiber;
+  const char *refusal = rt_raise_refusal();
+
+  if (refusal != NULL) return refusal;
   rt_check_stack();
   if (cwpkg_rt_stack_pointer() <= fiber->stack_low || cwpkg_rt_stack_pointer() > fiber->stack_high)
     return "the code runs on a stack the runtime does not know";
@@ -142,23 +149,9 @@ int rt_in_service(void) { return rt.in_service; }
 
 size_t rt_largest_unwind(void) { return rt.largest_unwind; }
 
-void rt_unwind_to_bottom(rt_service service) {
-  struct cwpkg_rt_fiber *fiber = rt_current_fiber;
-
-  if (rt.rewinding) {
-    /* Called again by the rewind: the stack is back. */
-    rt.rewinding = 0;
-    asyncify_stop_rewind();
-    return;
-  }
-  rt.service = service;
-  rt.unwinding = 1;
-  rt_start_unwind(fiber);
-}
-
 /* An unwind wrote more than its buffer holds. */
-__attribute__((noinline)) _Noreturn void rt_report_unwind_overflow(struct cwpkg_rt_fiber *fiber,
-                                                                   size_t used, size_t room) {
+__attribute__((noinline)) static _Noreturn void report_unwind_overflow(struct cwpkg_rt_fiber *fiber,
+                                                                       size_t used, size_t room) {
   size_t stack = fiber->stack_high - fiber->stack_low;
 
   if (fiber == &rt_main_fiber)
@@ -172,6 +165,45 @@ __attribute__((noinline)) _Noreturn void rt_report_unwind_overflow(struct cwpkg_
            used, room, stack / 1024);
 }
 
+/* Starts an unwind of `fiber` (the running one) into the free part of its
+ * stack.  Inlined: the caller is the unwinder. */
+static inline __attribute__((always_inline)) void start_unwind(struct cwpkg_rt_fiber *fiber) {
+  fiber->saved_sp = cwpkg_rt_stack_pointer();
+  fiber->data.position = fiber->stack_low;
+  fiber->data.end = fiber->saved_sp - UNWIND_MARGIN;
+  asyncify_start_unwind(&fiber->data);
+}
+
+/* Stops the unwind of `fiber` where it has arrived; returns how many bytes
+ * it wrote, or reports an overflow (Asyncify checks only here, after the
+ * fact).  Inlined: the caller receives the unwind. */
+static inline __attribute__((always_inline)) size_t stop_unwind(struct cwpkg_rt_fiber *fiber) {
+  size_t used = fiber->data.position - fiber->stack_low;
+  size_t room = fiber->data.end - fiber->stack_low;
+
+  if (used > room) {
+    fiber->data.position = fiber->data.end; /* asyncify's own check would trap */
+    asyncify_stop_unwind();
+    report_unwind_overflow(fiber, used, room);
+  }
+  asyncify_stop_unwind();
+  return used;
+}
+
+void rt_unwind_to_bottom(rt_service service) {
+  struct cwpkg_rt_fiber *fiber = rt_current_fiber;
+
+  if (rt.rewinding) {
+    /* Called again by the rewind: the stack is back. */
+    rt.rewinding = 0;
+    asyncify_stop_rewind();
+    return;
+  }
+  rt.service = service;
+  rt.unwinding = 1;
+  start_unwind(fiber);
+}
+
 /* The unwind has reached the bottom frame: end it, or report an overflow.
  * Asyncify checks for an overflow only here, after the fact, so the frames
  * that did not fit were written over the stack above the buffer; the
@@ -181,7 +213,7 @@ static inline __attribute__((always_inline)) void finish_unwind(struct cwpkg_rt_
 
   rt.unwinding = 0;
   fiber->state = FIBER_SUSPENDED;
-  used = rt_stop_unwind(fiber);
+  used = stop_unwind(fiber);
   if (used > rt.largest_unwind) rt.largest_unwind = used;
 }
 
@@ -285,14 +317,23 @@ _Noreturn void __wrap_exit(int status) {
 }
 
 /* Called where a straight-line path that ends in `unreachable` starts (a
- * raise: Crystal 1.6 exits there; an abort; a failed assertion): cwpkg puts
- * the call there when it instruments the module.  From then on no unwind
- * starts: the program is ending (a module whose raises unwind to catchers,
- * exceptions.c, gets no such calls), so the functions such paths call need no Asyncify
- * instrumentation for their sake, which spares every function with an
- * overflow check in Crystal.  Kept in the link although nothing calls it
- * before then. */
+ * raise: without exceptions Crystal 1.6 exits there; an abort; a failed
+ * assertion): cwpkg puts the call there when it instruments a module that
+ * does not catch exceptions.  From then on no unwind starts: the program is
+ * ending, so the functions such paths call need no Asyncify instrumentation
+ * for their sake, which spares every function with an overflow check in
+ * Crystal.  Kept in the link although nothing calls it before then. */
 __attribute__((used)) void cwpkg_rt_dead_end(void) {
   rt.ending = 1;
   rt_no_unwind++;
 }
+
+/* The same place in a module that catches exceptions (exceptions.c): the
+ * path is a raise on its way to a catcher, which may run `ensure` code
+ * first.  From then on the running fiber does not collect (a collection
+ * waits, allocations go straight to bdwgc), until the catcher that the
+ * raise returns to takes it back; a fiber switch is still possible: cwpkg
+ * instruments the functions on such paths that can reach one. */
+__attribute__((used)) void cwpkg_rt_raise_path(void) { rt_current_fiber->raise_paths++; }
+
+unsigned cwpkg_rt_raise_paths(void) { return rt_current_fiber->raise_paths; }

@@ -85,9 +85,10 @@ int cwpkg_rt_wait(struct cwpkg_rt_wait *waits, size_t count, long long timeout_n
 /* Exceptions, for code compiled with LLVM's Emscripten-style exception
  * lowering (see exceptions.c; cwpkg link does it for Crystal).  Raises
  * `exception`: the innermost catcher's landing pad gets it from
- * __cxa_find_matching_catch_2() and `selector` from getTempRet0().  Call
- * it from instrumented code; it returns into the unwind, never to the
- * caller's next instruction. */
+ * __cxa_find_matching_catch_2() and `selector` from getTempRet0().  It
+ * returns with the wasm global cwpkg_rt_raising set, and the code after
+ * each call that may raise returns at once while it is (the link puts the
+ * checks there), up to the catcher. */
 void cwpkg_rt_throw(void *exception, int selector);
 
 /* The stack pointer (wasm-ld's __stack_pointer global: the C stack grows
@@ -102,10 +103,12 @@ static inline char *cwpkg_rt_stack_pointer(void) {
 }
 
 /* Used by the generated invoke_SIG catchers: enter is given the stack
- * pointer the invoke found and returns the catcher's depth, leave is given
- * the depth back after the call and says whether the call raised (then the
- * stack pointer is back where it was and __THREW__ is set). */
-unsigned cwpkg_rt_catch_enter(char *stack_pointer);
+ * pointer and the raise paths (cwpkg_rt_raise_paths) the invoke found and
+ * returns the catcher's depth, leave is given the depth back after the call
+ * and says whether the call raised (then the stack pointer and the raise
+ * paths are back as they were and __THREW__ is set). */
+unsigned cwpkg_rt_raise_paths(void);
+unsigned cwpkg_rt_catch_enter(char *stack_pointer, unsigned raise_paths);
 int cwpkg_rt_catch_leave(unsigned depth);
 
 /* How many catchers are on the running stack. */

@@ -1,4 +1,4 @@
-/* Exceptions: a raise is an Asyncify unwind that the innermost catcher stops.
+/* Exceptions: a raise returns, frame after frame, to the innermost catcher.
  *
  * A program compiled with LLVM's Emscripten-style exception lowering
  * (`-mllvm -enable-emscripten-cxx-exceptions`, which cwpkg link applies to
@@ -8,31 +8,38 @@
  * `getTempRet0()` (its selector: for Crystal, the exception's type id).
  * The link generates each invoke_SIG (cwpkg/link/exceptions.py):
  *
- *   invoke_SIG(fn, args)        instrumented by Asyncify; reads the stack
- *     -> catch_through_SIG       pointer and calls, through a function pointer
- *          -> fn(args)           (so that Asyncify checks for an unwind after
- *                                the call), this catcher, which Asyncify
- *                                leaves alone.
+ *   invoke_SIG(fn, args)        may be instrumented by Asyncify; reads the
+ *     -> catch_through_SIG       stack pointer and calls, through a function
+ *          -> fn(args)           pointer (so that Asyncify checks for an
+ *                                unwind after the call), this catcher, which
+ *                                Asyncify leaves alone.
  *
- * The catcher marks its depth and the stack pointer invoke_SIG found
+ * invoke_SIG reads the stack pointer and how many raise paths the fiber is
+ * on (cwpkg_rt_raise_paths); the catcher marks its depth and records both
  * (cwpkg_rt_catch_enter), calls fn, and asks cwpkg_rt_catch_leave what
- * happened.  A raise (cwpkg_rt_throw) records the
- * exception and the innermost depth, and starts an unwind: every frame
- * between the raise and the catcher returns at once, writing its locals to
- * the free part of the stack as for a collection.  When fn returns into the
- * innermost catcher, cwpkg_rt_catch_leave stops the unwind, drops what was
- * written, puts the stack pointer back where invoke_SIG found it (the
- * skipped frames ran no epilogue), sets __THREW__ and returns; the landing
- * pad runs.  An unwind for a collection or a fiber switch passes through a
- * catcher: it returns, invoke_SIG saves itself, and on the rewind it calls
- * the catcher again, which marks its depth again and calls fn, which
- * rewinds.  So the depth always counts the catchers on the running stack.
- * The stack pointer comes from invoke_SIG, whose locals the rewind restores:
- * the catcher itself, running again, would see the deepest stack pointer of
- * the unwind instead.
+ * happened.  A raise (cwpkg_rt_throw) records the exception, sets the wasm
+ * global cwpkg_rt_raising and returns.  The link put `if
+ * (cwpkg_rt_raising) return` after every call that may raise, in every
+ * function a raise can pass (cwpkg/link/raise_returns.py): each frame
+ * returns at once, up to fn, which returns into the innermost catcher.  Its
+ * cwpkg_rt_catch_leave clears the global, puts the stack pointer back where
+ * invoke_SIG found it (the frames in between ran no epilogue) and the
+ * fiber's raise paths as they were (the raise's own path forbade
+ * collections: cwpkg_rt_raise_path), sets __THREW__ and returns; the
+ * landing pad runs.
+ *
+ * Collections and fiber switches still unwind through Asyncify.  Such an
+ * unwind passes through a catcher: it returns, invoke_SIG saves itself, and
+ * on the rewind it calls the catcher again, which marks its depth again and
+ * calls fn, which rewinds.  So the depth always counts the catchers on the
+ * running stack.  Both values come from invoke_SIG, whose locals the
+ * rewind restores: the catcher itself, running again, would see the deepest
+ * stack pointer of the unwind, and the raise paths of the moment of the
+ * switch (an `ensure` on a raise's path may switch fibers).
  *
  * A finalizer that lets an exception escape would leave the collector's
- * finalizer state behind: that ends the program with a message.
+ * finalizer state behind: that ends the program with a message, as does a
+ * raise inside the runtime's or the collector's own code.
  */
 #include <stdlib.h>
 
@@ -43,12 +50,39 @@
 int __THREW__;
 static int temp_ret0;
 
+/* A wasm global, not memory: the link's checks read it after every call
+ * that may raise (cwpkg/link/raise_returns.py finds it by name). */
+__asm__(".globaltype cwpkg_rt_raising, i32\n"
+        ".globl cwpkg_rt_raising\n"
+        "cwpkg_rt_raising:\n");
+
+static inline void set_raising(int raising) {
+  __asm__ volatile(".globaltype cwpkg_rt_raising, i32\n\t"
+                   "local.get %0\n\t"
+                   "global.set cwpkg_rt_raising"
+                   :
+                   : "r"(raising));
+}
+
+static inline int raising(void) {
+  int value;
+  __asm__ volatile(".globaltype cwpkg_rt_raising, i32\n\t"
+                   "global.get cwpkg_rt_raising\n\t"
+                   "local.set %0"
+                   : "=r"(value));
+  return value;
+}
+
+struct catcher {
+  char *stack_pointer;  /* where invoke_SIG found it */
+  unsigned raise_paths; /* the fiber's raise paths when invoke_SIG was called */
+};
+
 static struct {
-  char **stack_pointers; /* for each catcher depth, the stack pointer it found */
+  struct catcher *catchers; /* for each depth */
   unsigned depth, capacity;
-  void *exception;       /* the one being raised or handled */
+  void *exception;          /* the one being raised or handled */
   int selector;
-  unsigned target;       /* the depth of the catcher an unwind goes to; 0 if none */
 } catching;
 
 int getTempRet0(void) { return temp_ret0; }
@@ -67,31 +101,30 @@ void *__cxa_find_matching_catch_2(void) {
 }
 
 void cwpkg_rt_throw(void *exception, int selector) {
-  struct cwpkg_rt_fiber *fiber = rt_current_fiber;
   const char *refusal;
 
   if (catching.depth == 0)
     rt_fatal("an exception was raised where nothing can catch it (no catcher on the stack)");
   if (rt_finalizers_running && catching.depth <= rt_finalizers_catch_depth)
     rt_fatal("an exception escaped a finalizer (finalizers must not raise)");
-  refusal = rt_unwind_refusal();
+  refusal = rt_raise_refusal();
   if (refusal != NULL) rt_fatal("cannot raise an exception here: %s", refusal);
   catching.exception = exception;
   catching.selector = selector;
-  catching.target = catching.depth;
-  rt_start_unwind(fiber);
+  set_raising(1);
 }
 
-unsigned cwpkg_rt_catch_enter(char *stack_pointer) {
+unsigned cwpkg_rt_catch_enter(char *stack_pointer, unsigned raise_paths) {
   if (catching.depth == catching.capacity) {
     unsigned capacity = catching.capacity ? 2 * catching.capacity : 64;
-    char **grown = realloc(catching.stack_pointers, capacity * sizeof *grown);
+    struct catcher *grown = realloc(catching.catchers, capacity * sizeof *grown);
 
     if (grown == NULL) cwpkg_rt_out_of_memory(capacity * sizeof *grown);
-    catching.stack_pointers = grown;
+    catching.catchers = grown;
     catching.capacity = capacity;
   }
-  catching.stack_pointers[catching.depth] = stack_pointer;
+  catching.catchers[catching.depth].stack_pointer = stack_pointer;
+  catching.catchers[catching.depth].raise_paths = raise_paths;
   return ++catching.depth;
 }
 
@@ -99,10 +132,10 @@ unsigned cwpkg_rt_catch_depth(void) { return catching.depth; }
 
 int cwpkg_rt_catch_leave(unsigned depth) {
   catching.depth = depth - 1;
-  if (catching.target != depth) return 0;
-  catching.target = 0;
-  rt_stop_unwind(rt_current_fiber);
-  rt_set_stack_pointer(catching.stack_pointers[depth - 1]);
+  if (!raising()) return 0;
+  set_raising(0);
+  rt_set_stack_pointer(catching.catchers[depth - 1].stack_pointer);
+  rt_current_fiber->raise_paths = catching.catchers[depth - 1].raise_paths;
   __THREW__ = 1;
   return 1;
 }

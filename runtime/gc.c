@@ -82,9 +82,11 @@ static void push_unwound_frames(void) {
   if (gc.previous_pusher) gc.previous_pusher();
 }
 
-/* Whether a collection can run now: an unwind must be possible, and bdwgc
- * must not be holding its lock (a callback it runs there may allocate). */
-static int can_collect(void) { return cwpkg_rt_can_unwind() && !GC_wasi_lock_held(); }
+/* Whether a collection can run now: an unwind must be possible, bdwgc must
+ * not be holding its lock (a callback it runs there may allocate), and the
+ * running fiber must not be on a raise's path (whose calls are not
+ * instrumented for collections). */
+static int can_collect(void) { return cwpkg_rt_can_unwind() && !GC_wasi_lock_held() && !rt_on_raise_path(); }
 
 int cwpkg_rt_collect(void) {
   if (!can_collect()) {
@@ -130,6 +132,8 @@ _Noreturn void cwpkg_rt_out_of_memory(size_t bytes) {
 
   if (refusal == NULL && GC_wasi_lock_held())
     refusal = "the collector holds its lock (a callback it runs allocated)";
+  if (refusal == NULL && rt_on_raise_path())
+    refusal = "an exception is on its way to a rescue";
 
   rt_fatal("out of memory: could not allocate %zu bytes with a %zu MiB heap in %zu MiB of "
            "linear memory%s%s; the heap is limited by the engine's maximum linear memory "
@@ -167,16 +171,20 @@ static void check_retry(void *result) {
     rt_no_unwind--;             \
   } while (0)
 
+/* Whether an allocation goes straight to bdwgc: inside the allocator (the
+ * link wraps bdwgc's calls between its own public functions too, which reach
+ * a wrapper from inside it), and on a dead end (a raise on its way: no
+ * collection, no finalizers until it is caught). */
+static int straight_to_collector(void) { return rt_no_unwind || rt_on_raise_path(); }
+
 /* The wrapper of an allocation function that returns the object.  bdwgc's
  * allocator runs with unwinds forbidden: its state must not be cut through,
- * and a collection it would want is due at the next allocation anyway.  The
- * link wraps bdwgc's calls between its own public functions too: those
- * reach a wrapper from inside the allocator, and go straight through. */
+ * and a collection it would want is due at the next allocation anyway. */
 #define WRAP_ALLOCATION(name, parameters, arguments)                 \
   void *__real_##name parameters;                                    \
   void *__wrap_##name parameters {                                   \
     void *result;                                                    \
-    if (rt_no_unwind) return __real_##name arguments;                \
+    if (straight_to_collector()) return __real_##name arguments;     \
     rt_check_stack();                                                \
     collect_if_due();                                                \
     IN_COLLECTOR(result = __real_##name arguments);                  \
@@ -212,7 +220,7 @@ WRAP_ALLOCATION(GC_finalized_malloc, (size_t lb, const struct GC_finalizer_closu
 
 void __real_GC_generic_malloc_many(size_t lb, int k, void **result);
 void __wrap_GC_generic_malloc_many(size_t lb, int k, void **result) {
-  if (rt_no_unwind) {
+  if (straight_to_collector()) {
     __real_GC_generic_malloc_many(lb, k, result);
     return;
   }
@@ -229,7 +237,7 @@ int __real_GC_posix_memalign(void **memptr, size_t align, size_t lb);
 int __wrap_GC_posix_memalign(void **memptr, size_t align, size_t lb) {
   int status;
 
-  if (rt_no_unwind) return __real_GC_posix_memalign(memptr, align, lb);
+  if (straight_to_collector()) return __real_GC_posix_memalign(memptr, align, lb);
   collect_if_due();
   IN_COLLECTOR(status = __real_GC_posix_memalign(memptr, align, lb));
   if (status != 0 && should_retry()) {

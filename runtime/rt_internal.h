@@ -30,6 +30,7 @@ struct cwpkg_rt_fiber {
   void (*entry)(void *);
   void *argument;
   enum fiber_state state;
+  unsigned raise_paths; /* raise paths entered and not caught (cwpkg_rt_raise_path) */
   struct cwpkg_rt_fiber *previous, *next; /* every fiber but main, for the roots */
 };
 
@@ -48,8 +49,8 @@ ASYNCIFY_IMPORT("stop_rewind") void asyncify_stop_rewind(void);
 
 /* Moves the stack pointer: to another stack, between an unwind and the
  * following rewind, when no frame that uses the stack is active; or back
- * to where a catcher found it, after an unwind skipped the epilogues of
- * the frames it dropped. */
+ * to where a catcher found it, after a raise's early returns skipped the
+ * epilogues of the frames in between. */
 static inline void rt_set_stack_pointer(char *sp) {
   __asm__ volatile(".globaltype __stack_pointer, i32\n\t"
                    "local.get %0\n\t"
@@ -96,35 +97,6 @@ typedef void (*rt_service)(void);
  * instruments it. */
 void rt_unwind_to_bottom(rt_service service);
 
-/* Starts an unwind of `fiber` (the running one) into the free part of its
- * stack.  Inlined into its callers, which are the unwinders. */
-static inline __attribute__((always_inline)) void rt_start_unwind(struct cwpkg_rt_fiber *fiber) {
-  fiber->saved_sp = cwpkg_rt_stack_pointer();
-  fiber->data.position = fiber->stack_low;
-  fiber->data.end = fiber->saved_sp - UNWIND_MARGIN;
-  asyncify_start_unwind(&fiber->data);
-}
-
-/* An unwind wrote more than its buffer holds: the frames that did not fit
- * were written over the stack above it, and the program cannot go on. */
-_Noreturn void rt_report_unwind_overflow(struct cwpkg_rt_fiber *fiber, size_t used, size_t room);
-
-/* Stops the unwind of `fiber` where it has arrived; returns how many bytes
- * it wrote, or reports an overflow (Asyncify checks only here, after the
- * fact).  Inlined into the functions that receive unwinds. */
-static inline __attribute__((always_inline)) size_t rt_stop_unwind(struct cwpkg_rt_fiber *fiber) {
-  size_t used = fiber->data.position - fiber->stack_low;
-  size_t room = fiber->data.end - fiber->stack_low;
-
-  if (used > room) {
-    fiber->data.position = fiber->data.end; /* asyncify's own check would trap */
-    asyncify_stop_unwind();
-    rt_report_unwind_overflow(fiber, used, room);
-  }
-  asyncify_stop_unwind();
-  return used;
-}
-
 /* While finalizers run (gc.c), and how many catchers were on the stack
  * when they started: an exception that a finalizer lets escape would leave
  * them running for good, so exceptions.c refuses it. */
@@ -147,6 +119,15 @@ void rt_check_stack(void);
 
 /* Why cwpkg_rt_can_unwind() says no, for error messages; NULL if it can. */
 const char *rt_unwind_refusal(void);
+
+/* Why an exception cannot be raised here (it would return early through
+ * the runtime's or the collector's code), for error messages; NULL if it
+ * can.  The stack's room does not matter to a raise. */
+const char *rt_raise_refusal(void);
+
+/* Whether the running fiber is on a raise's path (cwpkg_rt_raise_path):
+ * no collection starts there. */
+static inline int rt_on_raise_path(void) { return rt_current_fiber->raise_paths != 0; }
 
 /* The largest unwind so far, in bytes. */
 size_t rt_largest_unwind(void);

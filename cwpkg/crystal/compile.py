@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cwpkg.crystal.compat import CompatStdlib
 from cwpkg.crystal.compiler import CrystalCompiler
+from cwpkg.crystal.ir import only_called
 from cwpkg.errors import ProgramError, UsageError
 from cwpkg.sysroot import Sysroot
 from cwpkg.wasm import LinkLine, is_linked_program, is_wasm, parse_link_line
@@ -93,17 +95,19 @@ class CrystalCompilation:
         line.objects = [str((self.directory / obj).resolve()) for obj in line.objects]
         return line
 
-    def lower_exceptions(self, toolchain: Toolchain, sysroot: Sysroot, line: LinkLine) -> None:
+    def lower_exceptions(self, toolchain: Toolchain, sysroot: Sysroot, line: LinkLine) -> LinkLine:
         """Compiles the IR again, its exceptions lowered to invoke_SIG calls (runtime/exceptions.c), into
-        the object crystal wrote (the link line's first)."""
+        the object crystal wrote (the link line's first); the link line with the functions the IR only
+        calls (LinkLine.only_called)."""
         assert self.ir is not None, "the compilation emitted no IR"
         argv = [*toolchain.compiler(sysroot.root), "-c", str(self.ir), "-o", line.objects[0],
-                "-O2" if self.release else "-O0", "-Wno-override-module", *LOWER_EXCEPTIONS]
+                "-O2" if self.release else "-O1", "-Wno-override-module", *LOWER_EXCEPTIONS]
         result = subprocess.run(argv, capture_output=True, text=True)
         if result.returncode != 0:
             raise ProgramError(f"{toolchain.clang} could not lower the exceptions of {self.source}:\n"
                                f"{(result.stderr or result.stdout).strip()[-4000:]}",
                                hint="link without --exceptions, and report the program")
+        return replace(line, only_called=only_called(self.ir.read_bytes()))
 
     def stop(self) -> None:
         """Ends a compilation whose result is no longer wanted (the link failed before it finished)."""

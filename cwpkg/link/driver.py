@@ -203,7 +203,8 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
             say(f"wasm-ld: {warning.strip()}")
         instrumented = None
         if plan.runtime:  # the runtime's own Asyncify step replaces the plain one
-            linked, instrumented = _instrument(sysroot, linked, Path(scratch) / "instrumented.wasm", options, say)
+            linked, instrumented = _instrument(sysroot, linked, Path(scratch) / "instrumented.wasm", options,
+                                               line.only_called, say)
             asyncify, optimize = False, False
         else:
             asyncify = options.asyncify or ASYNCIFY_MODULE in {entry.module for entry in imports(linked)}
@@ -236,15 +237,17 @@ def _fiber_stack_setting(toolchain: Toolchain, sysroot: Sysroot, size: int, scra
     return setting
 
 
-def _instrument(sysroot: Sysroot, linked: Path, output: Path, options: LinkOptions,
+def _instrument(sysroot: Sysroot, linked: Path, output: Path, options: LinkOptions, only_called: frozenset[str],
                 say: Callable[[str], None]) -> tuple[Path, Instrumented]:
     """Asyncify on exactly the functions that can be on the stack when the runtime unwinds it; -O1 after
     it (or -O when asked to optimize), never with the asserts build (see cwpkg.link.runtime)."""
     tool = find_wasm_opt()
     instrumented = instrument(linked, output, libgc=sysroot.lib_dir / f"lib{GC_LIBRARY}.a",
                               runtime_library=runtime_archive(sysroot), wasm_opt=tool.executable,
-                              optimize="-O" if options.optimize else OPTIMIZATION, asserts=options.asyncify_asserts)
+                              optimize="-O" if options.optimize else OPTIMIZATION, asserts=options.asyncify_asserts,
+                              only_called=only_called)
+    checks = f", {instrumented.raise_checks} raise returns" if instrumented.raise_checks else ""
     say(f"cwpkg runtime: {tool.describe()} instrumented {instrumented.paths.count} of "
-        f"{instrumented.paths.defined} functions (call graph {instrumented.analysis_seconds:.2f} s, "
+        f"{instrumented.paths.defined} functions{checks} (call graph {instrumented.analysis_seconds:.2f} s, "
         f"wasm-opt {instrumented.wasm_opt_seconds:.2f} s)")
     return output, instrumented

@@ -6,8 +6,9 @@ of `invoke_SIG(fn, args...)`, which the program's objects import. The link defin
 a catcher `cwpkg_rt_catch_through_SIG` that Asyncify leaves alone (PASS_THROUGH_PREFIX), which calls
 `fn` between the runtime's cwpkg_rt_catch_enter and cwpkg_rt_catch_leave. The pointer matters:
 Binaryen checks for an unwind after an indirect call, but not after a direct call of a function it
-does not instrument. The stack pointer is read in invoke_SIG because a rewind restores its locals,
-while the catcher, run again by a rewind, would find the deepest stack pointer of the unwind.
+does not instrument. The stack pointer and the fiber's raise paths are read in invoke_SIG because a
+rewind restores its locals, while the catcher, run again by a rewind, would find the deepest stack
+pointer of the unwind and the raise paths of the moment of the switch.
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ import subprocess
 from pathlib import Path
 
 from cwpkg.errors import ProgramError
-from cwpkg.link.asyncify_lists import PASS_THROUGH_PREFIX
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import Toolchain
 from cwpkg.wasm import FunctionType, is_wasm, object_function_types
 
 INVOKE_PREFIX = "invoke_"
+# The catchers: on the path of every unwind through an invoke, yet never instrumented, because the
+# innermost one must see a raise return to it. Their invoke_SIG reaches them through a function pointer,
+# so Binaryen checks for an unwind after the call; any other unwind passes through them and they run
+# again on the rewind (cwpkg.link.asyncify_lists).
+PASS_THROUGH_PREFIX = "cwpkg_rt_catch_through_"
 C_TYPES = {"i32": "int", "i64": "long long", "f32": "float", "f64": "double"}
+
 
 
 def invoke_types(objects: list[Path], defined: set[str]) -> dict[str, FunctionType]:
@@ -53,18 +59,19 @@ def catchers_source(invokes: dict[str, FunctionType]) -> str:
         arguments = [_c_type(value_type, name) for value_type in function_type.params[1:]]
         callee = f"{result} (*fn)({', '.join(arguments) or 'void'})"
         typed = [f"{c_type} a{index}" for index, c_type in enumerate(arguments)]
-        parameters, caught = ", ".join([callee, *typed]), ", ".join([callee, "char *sp", *typed])
+        parameters, caught = ", ".join([callee, *typed]), ", ".join([callee, "char *sp", "unsigned paths", *typed])
         passed = ", ".join(f"a{index}" for index in range(len(arguments)))
         suffix = name[len(INVOKE_PREFIX):]
         catcher, pointer = f"{PASS_THROUGH_PREFIX}{suffix}", f"cwpkg_rt_catcher_{suffix}"
         pointer_type = (f"{result} (*volatile {pointer})"
-                        f"({', '.join([callee.replace('(*fn)', '(*)'), 'char *', *arguments])})")
+                        f"({', '.join([callee.replace('(*fn)', '(*)'), 'char *', 'unsigned', *arguments])})")
         if result == "void":
-            body = f"  unsigned depth = cwpkg_rt_catch_enter(sp);\n  fn({passed});\n  cwpkg_rt_catch_leave(depth);"
+            body = f"  unsigned depth = cwpkg_rt_catch_enter(sp, paths);\n  fn({passed});\n  cwpkg_rt_catch_leave(depth);"
         else:
-            body = (f"  unsigned depth = cwpkg_rt_catch_enter(sp);\n  {result} value = fn({passed});\n"
+            body = (f"  unsigned depth = cwpkg_rt_catch_enter(sp, paths);\n  {result} value = fn({passed});\n"
                     "  return cwpkg_rt_catch_leave(depth) ? 0 : value;")
-        forwarded = ", ".join(["fn", "cwpkg_rt_stack_pointer()", *([passed] if passed else [])])
+        forwarded = ", ".join(["fn", "cwpkg_rt_stack_pointer()", "cwpkg_rt_raise_paths()",
+                               *([passed] if passed else [])])
         lines += [f"{result} {catcher}({caught}) {{", body, "}", "",
                   f"{pointer_type} = {catcher};", "",
                   f"{result} {name}({parameters}) {{",

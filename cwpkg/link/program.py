@@ -74,7 +74,7 @@ def build_module(resources: ProgramResources, source: Path, output: Path, option
             line = (compilation.link_line() if compilation
                     else parse_link_arguments([str(source.resolve()), *options.flags]))
             if compilation and options.exceptions:
-                compilation.lower_exceptions(toolchain, sysroot, line)
+                line = compilation.lower_exceptions(toolchain, sysroot, line)
         finally:
             if compilation:
                 compilation.stop()

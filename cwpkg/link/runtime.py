@@ -4,7 +4,8 @@ A program that links libgc gets the runtime too. The link wraps the functions th
 (`--wrap=NAME` for each `__wrap_NAME` that libcwpkg_rt.a defines: the program's entry points, bdwgc's
 allocation and collection functions, exit). Afterwards Binaryen's Asyncify pass instruments exactly the
 functions that can be on the stack when the runtime unwinds it (cwpkg.link.asyncify_lists), under
-placeholder names that are put back afterwards. See docs/wasm-runtime.md.
+placeholder names that are put back afterwards; a program whose exceptions the runtime catches gets
+early returns after its calls that may raise first (cwpkg.link.raise_returns). See docs/wasm-runtime.md.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cwpkg.errors import ProgramError
@@ -26,6 +27,7 @@ from cwpkg.link.asyncify_lists import (
     without_runtime_assertions,
     wrapped_functions,
 )
+from cwpkg.link.raise_returns import raise_checks
 from cwpkg.wasm import defined_function_names, read_code_module
 
 RUNTIME_LIBRARY = "cwpkg_rt"  # libcwpkg_rt.a, from recipes/cwpkg-rt.yaml
@@ -50,6 +52,7 @@ def wrap_flags(runtime_library: Path) -> list[str]:
 @dataclass(frozen=True)
 class Instrumented:
     paths: UnwindPaths
+    raise_checks: int  # early returns put after calls that may raise (cwpkg.link.raise_returns)
     analysis_seconds: float
     wasm_opt_seconds: float
     wasm_opt_arguments: list[str]
@@ -70,15 +73,19 @@ def asyncify_arguments(onlylist_file: Path, optimize: str | None, asserts: bool)
 
 
 def instrument(linked: Path, output: Path, libgc: Path, runtime_library: Path, wasm_opt: str = "wasm-opt",
-               optimize: str | None = OPTIMIZATION, asserts: bool = False, cuts: Cuts | None = None) -> Instrumented:
-    """Runs Asyncify on the linked module `linked` with the call-graph onlylist, writing `output`."""
+               optimize: str | None = OPTIMIZATION, asserts: bool = False, cuts: Cuts | None = None,
+               only_called: frozenset[str] = frozenset()) -> Instrumented:
+    """Runs Asyncify on the linked module `linked` with the call-graph onlylist, writing `output`;
+    `only_called`: LinkLine.only_called."""
     started = time.perf_counter()
     data = linked.read_bytes()
     module = read_code_module(data)
     if cuts is None:
         cuts = runtime_cuts(defined_function_names(libgc), wrapped_functions(runtime_library))
+    cuts = replace(cuts, only_called=only_called)
     paths = unwind_paths(module, cuts)
-    renamed, onlylist, originals = prepare_for_asyncify(data, paths)
+    checks = raise_checks(module, data, only_called)
+    renamed, onlylist, originals = prepare_for_asyncify(data, paths, checks)
     with tempfile.TemporaryDirectory(prefix="cwpkg-asyncify-") as scratch:
         before, after, listed = Path(scratch, "renamed.wasm"), Path(scratch, "asyncified.wasm"), Path(scratch, "onlylist")
         before.write_bytes(renamed)
@@ -97,4 +104,4 @@ def instrument(linked: Path, output: Path, libgc: Path, runtime_library: Path, w
             finished = without_runtime_assertions(finished, {module.name(index) for index in
                                                              paths.unwinders | paths.bottoms | paths.pass_through})
         output.write_bytes(finished)
-    return Instrumented(paths, analysed - started, optimized - analysed, arguments)
+    return Instrumented(paths, len(checks), analysed - started, optimized - analysed, arguments)

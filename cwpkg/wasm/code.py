@@ -7,6 +7,7 @@ not interpreted. The name section can be read and rewritten (see with_function_n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from cwpkg.wasm.module import WASM_MAGIC
 CUSTOM, TYPE, IMPORT, FUNCTION, TABLE, MEMORY, GLOBAL, EXPORT, START, ELEMENT, CODE = range(11)
 NAME_SECTION = "name"
 FUNCTION_NAMES = 1  # the name section's function-names subsection
+GLOBAL_NAMES = 7  # the name section's global-names subsection (wasm-ld writes it)
 
 
 class WasmDecodeError(ValueError):
@@ -33,6 +35,15 @@ class DeadEnd:
     offset: int  # where the path starts in the module's bytes
     calls: frozenset[int]
     indirect: frozenset[Signature]
+    end: int = 0  # where its `unreachable` is
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call that returns to its function (call, call_indirect)."""
+    start: int  # where the instruction starts in the module's bytes
+    end: int  # where the instruction after it starts
+    target: int | Signature  # the function called, or the signature called through the table
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class Function:
     calls: frozenset[int]  # functions it calls directly (call, return_call), dead ends aside
     indirect: frozenset[Signature]  # signatures it calls through the table (call_indirect), dead ends aside
     dead_ends: tuple[DeadEnd, ...] = ()
+    call_sites: tuple[CallSite, ...] = ()  # every call that returns to it, dead ends included
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,7 @@ class _Body:
     calls: set[int] = field(default_factory=set)
     indirect: set[Signature] = field(default_factory=set)
     dead_ends: list[DeadEnd] = field(default_factory=list)
+    call_sites: list[CallSite] = field(default_factory=list)
 
 
 def _scan_body(data: bytes, offset: int, end: int, types: list[Signature], taken: set[int]) -> _Body:
@@ -209,16 +222,25 @@ def _scan_body(data: bytes, offset: int, end: int, types: list[Signature], taken
         elif kind:
             reader.offset += kind
         elif opcode in (0x10, 0x12):  # call, return_call
-            path_calls.append(unsigned())
+            start = reader.offset - 1
+            callee = unsigned()
+            path_calls.append(callee)
+            if opcode == 0x10:
+                body.call_sites.append(CallSite(start, reader.offset, callee))
         elif opcode in (0x11, 0x13):  # call_indirect, return_call_indirect: type, table
-            path_indirect.append(types[unsigned()])
+            start = reader.offset - 1
+            signature = types[unsigned()]
+            path_indirect.append(signature)
             unsigned()
+            if opcode == 0x11:
+                body.call_sites.append(CallSite(start, reader.offset, signature))
         elif opcode == 0x0E:  # br_table
             for _ in range(unsigned() + 1):
                 unsigned()
         elif opcode == 0x00:  # unreachable
             if path_calls or path_indirect:
-                body.dead_ends.append(DeadEnd(path_start, frozenset(path_calls), frozenset(path_indirect)))
+                body.dead_ends.append(DeadEnd(path_start, frozenset(path_calls), frozenset(path_indirect),
+                                              reader.offset - 1))
                 path_calls, path_indirect = [], []
             path_start = reader.offset
             continue
@@ -334,15 +356,26 @@ def function_names(data: bytes) -> dict[int, str]:
         if section_id == CUSTOM:
             name, offset = _custom_name(data, start)
             if name == NAME_SECTION:
-                return _read_function_names(data, offset, end)
+                return _read_names(data, offset, end)
     return {}
 
 
-def _read_function_names(data: bytes, offset: int, end: int) -> dict[int, str]:
+def global_names(data: bytes) -> dict[int, str]:
+    """The name section's global names, by global index (empty without them)."""
+    for section_id, start, end in sections(data):
+        if section_id == CUSTOM:
+            name, offset = _custom_name(data, start)
+            if name == NAME_SECTION:
+                return _read_names(data, offset, end, GLOBAL_NAMES)
+    return {}
+
+
+def _read_names(data: bytes, offset: int, end: int, subsection_id: int = FUNCTION_NAMES) -> dict[int, str]:
+    """The names of one of the name section's index -> name subsections (functions by default)."""
     reader = _Reader(data, offset)
     while reader.offset < end:
         subsection, size = reader.byte(), reader.unsigned()
-        if subsection == FUNCTION_NAMES:
+        if subsection == subsection_id:
             names = {}
             for _ in range(reader.unsigned()):
                 index = reader.unsigned()
@@ -378,7 +411,7 @@ def read_code_module(data: bytes) -> CodeModule:
         elif section_id == CUSTOM:
             name, offset = _custom_name(data, start)
             if name == NAME_SECTION:
-                names = _read_function_names(data, offset, end)
+                names = _read_names(data, offset, end)
     if len(bodies) != len(declared):
         raise WasmDecodeError(f"{len(declared)} functions declared, {len(bodies)} bodies")
     functions = [Function(index, types[type_index], (module, name), frozenset(), frozenset())
@@ -386,7 +419,7 @@ def read_code_module(data: bytes) -> CodeModule:
     for position, (type_index, (start, end)) in enumerate(zip(declared, bodies)):
         body = _scan_body(data, start, end, types, table)
         functions.append(Function(len(imports) + position, types[type_index], None, frozenset(body.calls),
-                                  frozenset(body.indirect), tuple(body.dead_ends)))
+                                  frozenset(body.indirect), tuple(body.dead_ends), tuple(body.call_sites)))
     return CodeModule(functions, names, frozenset(table))
 
 
@@ -435,7 +468,7 @@ def _name_section(data: bytes, offset: int, end: int, changes: dict[int, str]) -
         subsection, size = reader.byte(), reader.unsigned()
         subsection_end = reader.offset + size
         if subsection == FUNCTION_NAMES:
-            names = _read_function_names(data, subsection_start, subsection_end)
+            names = _read_names(data, subsection_start, subsection_end)
         else:  # subsections come in id order: the module name before the function names
             (before if subsection < FUNCTION_NAMES else after).extend(data[subsection_start:subsection_end])
         reader.offset = subsection_end
@@ -530,35 +563,83 @@ def function_bodies(data: bytes) -> dict[int, tuple[int, int]]:
     return {}
 
 
-def with_calls_inserted(data: bytes, callee: int, offsets: set[int]) -> bytes:
-    """The module with a `call callee` (a function without parameters or results) inserted before
-    the instruction at each of `offsets` (byte positions in the code section, such as DeadEnd.offset).
+def call_instruction(callee: int) -> bytes:
+    """`call callee`, encoded."""
+    return b"\x10" + _leb(callee)
+
+
+_ZEROS = {0x7F: b"\x41\x00", 0x7E: b"\x42\x00", 0x7D: b"\x43" + bytes(4), 0x7C: b"\x44" + bytes(8)}
+
+
+def return_if_global_set(global_index: int, results: bytes) -> bytes:
+    """`global.get G; if; <a zero of each result type>; return; end`, encoded: an early return.
+
+    The `if` takes nothing from the operand stack but its condition, so this fits after any
+    instruction; `return` takes only the results it needs."""
+    try:
+        zeros = b"".join(_ZEROS[value_type] for value_type in results)
+    except KeyError as unknown:
+        raise WasmDecodeError(f"no zero for the result type 0x{unknown.args[0]:02x}") from None
+    return b"\x23" + _leb(global_index) + b"\x04\x40" + zeros + b"\x0f\x0b"
+
+
+def with_code_edits(data: bytes, edits: dict[int, tuple[int, bytes]],
+                    added: Sequence[tuple[int, bytes]] = ()) -> bytes:
+    """The module with the code from each key of `edits` to the value's end replaced by its bytes (an
+    insertion when start and end are equal; byte positions in the code section), and a function
+    added at the end for each (type index, body) of `added`, whose indices follow the module's.
 
     The code moves, so the DWARF sections (.debug_*), whose addresses point into it, are dropped;
     the name section stays valid (function indices do not change).
     """
-    instruction = b"\x10" + _leb(callee)
     out = bytearray(data[:8])
+    starts = sorted(edits)
     for section_id, header, start, end in _sections_with_headers(data):
         if section_id == CUSTOM and _custom_name(data, start)[0].startswith(".debug_"):
+            continue
+        if section_id == FUNCTION and added:
+            reader = _Reader(data, start)
+            count = reader.unsigned()
+            contents = _leb(count + len(added)) + data[reader.offset:end] + b"".join(_leb(t) for t, _ in added)
+            out += bytes([FUNCTION]) + _leb(len(contents)) + contents
             continue
         if section_id != CODE:
             out += data[header:end]
             continue
         reader = _Reader(data, start)
-        entries = bytearray(_leb(reader.unsigned()))
+        entries = bytearray(_leb(reader.unsigned() + len(added)))
+        position = 0
         while reader.offset < end:
             size = reader.unsigned()
             body_start, body_end = reader.offset, reader.offset + size
-            inside = sorted(offset for offset in offsets if body_start <= offset < body_end)
-            if inside:
-                pieces = [data[body_start:inside[0]]]
-                for here, following in zip(inside, [*inside[1:], body_end]):
-                    pieces += [instruction, data[here:following]]
-                body = b"".join(pieces)
-            else:
-                body = data[body_start:body_end]
+            while position < len(starts) and starts[position] < body_start:
+                position += 1
+            pieces, previous = [], body_start
+            while position < len(starts) and starts[position] < body_end:
+                here = starts[position]
+                until, code = edits[here]
+                pieces += [data[previous:here], code]
+                previous = until
+                position += 1
+            pieces.append(data[previous:body_end])
+            body = b"".join(pieces)
             entries += _leb(len(body)) + body
             reader.offset = body_end
+        for _, body in added:
+            entries += _leb(len(body)) + body
         out += bytes([CODE]) + _leb(len(entries)) + entries
     return bytes(out)
+
+
+def forwarder_body(callee: int, parameters: int) -> bytes:
+    """The body of a function that calls `callee` with its own `parameters` and returns its results."""
+    return b"\x00" + b"".join(b"\x20" + _leb(index) for index in range(parameters)) + call_instruction(callee) + b"\x0b"
+
+
+def declared_types(data: bytes) -> list[int]:
+    """The type index of each function the module defines, in order."""
+    for section_id, start, _ in sections(data):
+        if section_id == FUNCTION:
+            reader = _Reader(data, start)
+            return [reader.unsigned() for _ in range(reader.unsigned())]
+    return []

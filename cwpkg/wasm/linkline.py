@@ -25,6 +25,11 @@ class LinkLine:
     library_dirs: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # anything else (the user's --link-flags)
     output: str | None = None
+    # Functions of the objects that their source only ever calls, never takes the address of (known
+    # from a Crystal program's LLVM IR, cwpkg.crystal.ir.only_called): whatever of them is in the
+    # linked module's table got there as an invoke's callee, and only the exception catchers call it
+    # through the table.
+    only_called: frozenset[str] = frozenset()
 
 
 def _add_once(items: list[str], item: str) -> None:

@@ -73,3 +73,16 @@ def test_an_exception_escaping_a_finalizer_ends_the_program(tmp_path: Path, gc: 
     ran = handbuild.execute(linked("finalizer_raises", tmp_path, full_sysroot))
     assert (ran.status, ran.trap, ran.stdout) == (1, None, ""), (ran.stdout, ran.stderr[-2000:])
     assert "cwpkg_rt: an exception escaped a finalizer" in ran.stderr
+
+
+def test_a_catch_after_a_switch_on_a_raise_path_lets_the_fiber_collect_again(tmp_path: Path, gc: handbuild.Bdwgc,
+                                                                               full_sysroot: dict[str, str]) -> None:
+    """The catcher puts back the raise paths that invoke_SIG read: read again by the catcher when the
+    switch's rewind runs it, they would be those of the raise's own path, and the fiber would never
+    collect again."""
+    program = handbuild.compile_c(Path(__file__).parent / "c" / "raise_path_switch.c", gc, tmp_path)
+    module = tmp_path / "raise_path_switch.wasm"
+    result = run_cwpkg("link", str(program.objects[0]), "-o", str(module), "--", "-lgc", env=full_sysroot)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ran = handbuild.execute(module)
+    assert (ran.status, ran.trap, ran.stdout) == (0, None, "threw 1, raise paths 0, collected 1\n"), ran.stderr[-2000:]

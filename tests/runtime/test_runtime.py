@@ -25,10 +25,11 @@ from cwpkg.link import asyncify_lists  # noqa: E402
 from cwpkg.link import runtime as wasm_runtime  # noqa: E402
 from cwpkg.wasm.code import (  # noqa: E402
     DeadEnd,
+    call_instruction,
     defined_function_names,
     function_names,
     read_code_module,
-    with_calls_inserted,
+    with_code_edits,
     with_function_names,
 )
 
@@ -92,7 +93,7 @@ def test_inserted_calls_keep_the_module_valid(tmp_path: Path, gc: handbuild.Bdwg
     module = read_code_module(data)
     marker = {name: index for index, name in module.names.items()}["cwpkg_rt_dead_end"]
     offsets = {dead_end.offset for function in module.functions for dead_end in function.dead_ends}
-    changed = read_code_module(with_calls_inserted(data, marker, offsets))
+    changed = read_code_module(with_code_edits(data, {offset: (offset, call_instruction(marker)) for offset in offsets}))
     added = [dead_end for function in changed.functions for dead_end in function.dead_ends
              if marker in dead_end.calls]
     assert len(added) == len(offsets) and all(isinstance(dead_end, DeadEnd) for dead_end in added)

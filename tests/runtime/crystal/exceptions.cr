@@ -185,3 +185,32 @@ spawn do
   results.send count
 end
 puts "10: #{results.receive}"
+
+# 11. ensure code that switches fibers while an exception passes through it, then the exception goes on
+# (where the link marks such a path as a raise's, it forbids collections there, not switches)
+@[NoInline]
+def switch_and_log(log : Channel(String))
+  Fiber.yield
+  log.send "11: ensure ran"
+end
+
+def ensure_switches(log : Channel(String))
+  raise AppError.new("through a switching ensure")
+ensure
+  switch_and_log(log)
+end
+
+log = Channel(String).new(1)
+spawn { 3.times { Fiber.yield } }
+begin
+  ensure_switches(log)
+rescue ex11
+  puts log.receive
+  puts "11: #{ex11.message}"
+end
+
+# 12. the main fiber collects after all those catches: 200 MB of garbage in small arrays leaves a
+# small heap
+garbage = 0_i64
+200_000.times { |i| garbage += Array(Int32).new(250, i).size }
+puts "12: #{garbage} #{GC.stats.heap_size < 100 * 1024 * 1024}"

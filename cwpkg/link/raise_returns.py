@@ -1,0 +1,59 @@
+"""Where a raise goes: early returns up to the innermost exception catcher (docs/wasm-runtime.md, Exceptions).
+
+A raise (runtime/exceptions.c, `cwpkg_rt_throw`) sets the wasm global `cwpkg_rt_raising` and returns.
+Every function that may raise then returns at once after each call that may raise:
+`if (cwpkg_rt_raising) return <zeros>`, frame after frame, until the call returns into an exception
+catcher (cwpkg.link.exceptions), which clears the global and lets the landing pad run. Only the
+functions a raise can pass get the checks, and only after the calls a raise can come out of; a
+collection or a fiber switch still unwinds through Asyncify, which instruments far fewer functions
+than every one a raise can pass.
+
+"May raise": a call path leads from the function to cwpkg_rt_throw, not through a catcher (a raise
+ends there). Indirect calls reach the table's functions of their signature, as in
+cwpkg.link.asyncify_lists, but for the functions only the catchers call through the table
+(LinkLine.only_called).
+"""
+
+from __future__ import annotations
+
+from cwpkg.errors import ProgramError
+from cwpkg.link.asyncify_lists import Cuts, call_graph, reachable, reversed_graph
+from cwpkg.link.exceptions import PASS_THROUGH_PREFIX
+from cwpkg.wasm import CodeModule, global_names, return_if_global_set
+
+THROW = "cwpkg_rt_throw"
+RAISING_GLOBAL = "cwpkg_rt_raising"  # defined by runtime/exceptions.c
+
+
+def may_raise(module: CodeModule, only_called: frozenset[str] = frozenset()) -> set[int]:
+    """The functions from which a raise can return: those with a call path to cwpkg_rt_throw that
+    does not pass a catcher (the catchers themselves stop a raise)."""
+    throw = {index for index, name in module.names.items() if name == THROW}
+    catchers = {index for index, name in module.names.items() if name.startswith(PASS_THROUGH_PREFIX)}
+    return reachable(throw, reversed_graph(call_graph(module, Cuts(only_called=only_called))), catchers)
+
+
+def raise_checks(module: CodeModule, data: bytes, only_called: frozenset[str] = frozenset()) -> dict[int, bytes]:
+    """The early-return checks to insert (by offset: where the instruction after the call starts) after
+    every call that may raise, in every function that may raise (cwpkg_rt_throw itself sets the global
+    and returns normally)."""
+    raising = may_raise(module, only_called)
+    if not raising:
+        return {}
+    flag = [index for index, name in global_names(data).items() if name == RAISING_GLOBAL]
+    if len(flag) != 1:
+        raise ProgramError(f"the linked module raises exceptions through {THROW} but has "
+                           f"{'no' if not flag else 'more than one'} global {RAISING_GLOBAL}",
+                           hint="reinstall cwpkg-rt (cwpkg install cwpkg-rt): its exceptions.c defines it")
+    invoked_only = {index for index, name in module.names.items() if name in only_called}
+    raising_signatures = {module.functions[index].signature for index in (module.table - invoked_only) & raising}
+    checks: dict[int, bytes] = {}
+    for index in raising:
+        function = module.functions[index]
+        if module.names.get(index) == THROW:
+            continue
+        check = return_if_global_set(flag[0], function.signature.results)
+        for site in function.call_sites:
+            if site.target in raising if isinstance(site.target, int) else site.target in raising_signatures:
+                checks[site.end] = check
+    return checks

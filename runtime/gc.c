@@ -118,7 +118,7 @@ unsigned rt_finalizers_catch_depth;
 unsigned cwpkg_rt_catch_depth(void) __attribute__((weak));
 
 static void finalize_if_pending(void) {
-  if (gc.user_finalize_on_demand || rt_finalizers_running || rt_in_service()) return;
+  if (gc.user_finalize_on_demand || rt_finalizers_running || rt_in_service() || rt_on_raise_path()) return;
   if (!GC_should_invoke_finalizers()) return;
   rt_finalizers_running = 1;
   rt_finalizers_catch_depth = cwpkg_rt_catch_depth ? cwpkg_rt_catch_depth() : 0;
@@ -171,20 +171,18 @@ static void check_retry(void *result) {
     rt_no_unwind--;             \
   } while (0)
 
-/* Whether an allocation goes straight to bdwgc: inside the allocator (the
- * link wraps bdwgc's calls between its own public functions too, which reach
- * a wrapper from inside it), and on a dead end (a raise on its way: no
- * collection, no finalizers until it is caught). */
-static int straight_to_collector(void) { return rt_no_unwind || rt_on_raise_path(); }
-
 /* The wrapper of an allocation function that returns the object.  bdwgc's
  * allocator runs with unwinds forbidden: its state must not be cut through,
- * and a collection it would want is due at the next allocation anyway. */
+ * and a collection it would want is due at the next allocation anyway.  The
+ * link wraps bdwgc's calls between its own public functions too: those
+ * reach a wrapper from inside the allocator, and go straight through.  On
+ * a raise's path a due collection waits (can_collect), and so do
+ * finalizers. */
 #define WRAP_ALLOCATION(name, parameters, arguments)                 \
   void *__real_##name parameters;                                    \
   void *__wrap_##name parameters {                                   \
     void *result;                                                    \
-    if (straight_to_collector()) return __real_##name arguments;     \
+    if (rt_no_unwind) return __real_##name arguments;                \
     rt_check_stack();                                                \
     collect_if_due();                                                \
     IN_COLLECTOR(result = __real_##name arguments);                  \
@@ -220,7 +218,7 @@ WRAP_ALLOCATION(GC_finalized_malloc, (size_t lb, const struct GC_finalizer_closu
 
 void __real_GC_generic_malloc_many(size_t lb, int k, void **result);
 void __wrap_GC_generic_malloc_many(size_t lb, int k, void **result) {
-  if (straight_to_collector()) {
+  if (rt_no_unwind) {
     __real_GC_generic_malloc_many(lb, k, result);
     return;
   }
@@ -237,7 +235,7 @@ int __real_GC_posix_memalign(void **memptr, size_t align, size_t lb);
 int __wrap_GC_posix_memalign(void **memptr, size_t align, size_t lb) {
   int status;
 
-  if (straight_to_collector()) return __real_GC_posix_memalign(memptr, align, lb);
+  if (rt_no_unwind) return __real_GC_posix_memalign(memptr, align, lb);
   collect_if_due();
   IN_COLLECTOR(status = __real_GC_posix_memalign(memptr, align, lb));
   if (status != 0 && should_retry()) {

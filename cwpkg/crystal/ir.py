@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
-# A global's name in LLVM's textual IR: @name, @"quoted name" (with \XX escapes) or @N; and whether
-# a `(` follows it, which makes it a call's callee or a definition's or declaration's name.
-_IR_GLOBAL = re.compile(rb'@(?:"((?:[^"\\]|\\[0-9A-Fa-f]{2}|\\\\)*)"|([-a-zA-Z$._][-a-zA-Z$._0-9]*))(\()?')
+# A global's name in LLVM's textual IR: @name or @"quoted name" (with \XX escapes, on one line: an `@"`
+# inside a metadata string must not swallow what follows); and whether a `(` follows it, which makes
+# it a call's callee or a definition's or declaration's name. (Numbered globals, @N, are never
+# defined functions of Crystal's.)
+_IR_GLOBAL = re.compile(rb'@(?:"((?:[^"\\\n]|\\[0-9A-Fa-f]{2}|\\\\)*)"|([-a-zA-Z$._][-a-zA-Z$._0-9]*))(\()?')
 _IR_DEFINITION = re.compile(rb'^define\b[^@\n]*@', re.MULTILINE)
 _IR_ESCAPE = re.compile(rb"\\([0-9A-Fa-f]{2}|\\)")
 

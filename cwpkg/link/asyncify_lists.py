@@ -164,6 +164,13 @@ def _dead_end_marker(module: CodeModule, cuts: Cuts) -> int | None:
     return marker
 
 
+def ordinary_table(module: CodeModule, only_called: frozenset[str]) -> set[int]:
+    """The table's functions that an indirect call outside the exception machinery can reach: not the
+    catchers, not the functions that only invokes put there (`only_called`, LinkLine.only_called)."""
+    by_name = _unique_names(module)
+    return set(module.table) - _pass_through(module) - {by_name[name] for name in only_called if name in by_name}
+
+
 class _Targets:
     """Where calls go: a direct call to its callee, an indirect call to the table's functions of its
     signature, but for the table entries of exceptions (cwpkg.link.exceptions): an invoke_SIG calls
@@ -174,14 +181,12 @@ class _Targets:
     def __init__(self, module: CodeModule, cuts: Cuts) -> None:
         by_name = _unique_names(module)
         self.no_indirect = {by_name[name] for name in cuts.no_unwind_indirect if name in by_name}
-        catchers = _pass_through(module)
-        self.invokes = {index for index, name in module.names.items()
-                        if name.startswith(INVOKE_PREFIX) and module.functions[index].imported is None}
-        self.catchers = catchers
-        only_called = {by_name[name] for name in cuts.only_called if name in by_name}
-        self.catcher_table = _table_by_signature(module, module.table & catchers)
-        self.invoked_table = _table_by_signature(module, module.table - catchers)
-        self.address_taken = _table_by_signature(module, module.table - catchers - only_called)
+        self.catchers = _pass_through(module)
+        generated = {INVOKE_PREFIX + module.names[index][len(PASS_THROUGH_PREFIX):] for index in self.catchers}
+        self.invokes = {by_name[name] for name in generated if name in by_name}
+        self.catcher_table = _table_by_signature(module, module.table & self.catchers)
+        self.invoked_table = _table_by_signature(module, module.table - self.catchers)
+        self.address_taken = _table_by_signature(module, ordinary_table(module, cuts.only_called))
 
     def of(self, function: Function, calls: Iterable[int], signatures: Iterable[Signature]) -> set[int]:
         targets = set(calls)
@@ -360,8 +365,9 @@ def prepare_for_asyncify(data: bytes, paths: UnwindPaths,
     types = declared_types(data)
     imported = paths.functions - len(types)
     forwarders = {callee: paths.functions + position for position, (callee, _) in enumerate(paths.parameters)}
-    for site in paths.dead_end_calls:
-        edits[site.start] = (site.end, call_instruction(forwarders[site.target]))
+    for site in paths.dead_end_calls:  # after the marker or a check that may stand at the same place
+        edits[site.start] = (site.end, edits.get(site.start, (site.start, b""))[1]
+                             + call_instruction(forwarders[site.target]))
     added = [(types[callee - imported], forwarder_body(callee, parameters)) for callee, parameters in paths.parameters]
     if edits or added:
         data = with_code_edits(data, edits, added)

@@ -17,7 +17,13 @@ cwpkg.link.asyncify_lists, but for the functions only the catchers call through 
 from __future__ import annotations
 
 from cwpkg.errors import ProgramError
-from cwpkg.link.asyncify_lists import Cuts, call_graph, reachable, reversed_graph
+from cwpkg.link.asyncify_lists import (
+    Cuts,
+    call_graph,
+    ordinary_table,
+    reachable,
+    reversed_graph,
+)
 from cwpkg.link.exceptions import PASS_THROUGH_PREFIX
 from cwpkg.wasm import CodeModule, global_names, return_if_global_set
 
@@ -45,8 +51,7 @@ def raise_checks(module: CodeModule, data: bytes, only_called: frozenset[str] = 
         raise ProgramError(f"the linked module raises exceptions through {THROW} but has "
                            f"{'no' if not flag else 'more than one'} global {RAISING_GLOBAL}",
                            hint="reinstall cwpkg-rt (cwpkg install cwpkg-rt): its exceptions.c defines it")
-    invoked_only = {index for index, name in module.names.items() if name in only_called}
-    raising_signatures = {module.functions[index].signature for index in (module.table - invoked_only) & raising}
+    raising_signatures = {module.functions[index].signature for index in ordinary_table(module, only_called) & raising}
     checks: dict[int, bytes] = {}
     for index in raising:
         function = module.functions[index]

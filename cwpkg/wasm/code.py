@@ -618,6 +618,7 @@ def with_code_edits(data: bytes, edits: dict[int, tuple[int, bytes]],
             while position < len(starts) and starts[position] < body_end:
                 here = starts[position]
                 until, code = edits[here]
+                assert previous <= here <= until <= body_end, f"edits overlap or leave the body at byte {here}"
                 pieces += [data[previous:here], code]
                 previous = until
                 position += 1

@@ -99,6 +99,29 @@ def test_inserted_calls_keep_the_module_valid(tmp_path: Path, gc: handbuild.Bdwg
     assert len(added) == len(offsets) and all(isinstance(dead_end, DeadEnd) for dead_end in added)
 
 
+
+def test_a_dead_end_keeps_its_marker_where_its_first_call_is_forwarded(tmp_path: Path, gc: handbuild.Bdwgc,
+                                                                      runtime: Path) -> None:
+    """A marked dead end's calls to instrumented functions go through forwarders, which Binaryen does not
+    instrument; the marker, at the same byte, must stay in front of them, or an unwind could start in
+    the forwarded call."""
+    program = handbuild.compile_c(C_PROGRAMS / "dead_end_calls.c", gc, tmp_path)
+    handbuild.link(program, tmp_path / "linked.wasm", gc, runtime)
+    data = (tmp_path / "linked.wasm").read_bytes()
+    module = read_code_module(data)
+    cuts = asyncify_lists.runtime_cuts(defined_function_names(gc.library), asyncify_lists.wrapped_functions(runtime))
+    paths = asyncify_lists.unwind_paths(module, cuts)
+    starts = {dead_end.offset for function in module.functions for dead_end in function.dead_ends}
+    assert any(site.start in starts for site in paths.dead_end_calls)  # the case this test is about
+    renamed, _, originals = asyncify_lists.prepare_for_asyncify(data, paths)
+    prepared = read_code_module(renamed)
+    forwarders = {index for index, name in prepared.names.items() if name.endswith("[from a dead end]")}
+    forwarded = [dead_end for function in prepared.functions for dead_end in function.dead_ends
+                 if dead_end.calls & forwarders]
+    assert forwarded and all(paths.marker in dead_end.calls for dead_end in forwarded)
+    assert {originals[prepared.name(next(iter(prepared.functions[index].calls)))] for index in forwarders} == {"make"}
+
+
 # -- C programs -------------------------------------------------------------------------------------
 
 LIST_RESULT = re.compile(r"^0 nodes damaged in \d+ checks of 100000 list nodes and 1501 trees, (\d+) collections")

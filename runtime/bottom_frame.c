@@ -331,7 +331,7 @@ __attribute__((used)) void cwpkg_rt_dead_end(void) {
 /* The same place in a module that catches exceptions (exceptions.c): the
  * path is a raise on its way to a catcher, which may run `ensure` code
  * first.  From then on the running fiber does not collect (a collection
- * waits, allocations go straight to bdwgc), until the catcher that the
+ * waits, and so do finalizers), until the catcher that the
  * raise returns to takes it back; a fiber switch is still possible: cwpkg
  * instruments the functions on such paths that can reach one. */
 __attribute__((used)) void cwpkg_rt_raise_path(void) { rt_current_fiber->raise_paths++; }

@@ -1,4 +1,4 @@
-"""Exceptions under cwpkg's wasm32 runtime (`cwpkg link --exceptions`): the cost of a raise and its
+"""Exceptions under cwpkg's wasm32 runtime (the default of `cwpkg link`): the cost of a raise and its
 rescue per frame crossed against native, and what enabling exceptions costs a program that does not
 raise, in CPU and module size, against the same program's gc/none build (the GC issue's targets:
 <= 1.3x time, <= 1.4x size) and its runtime build without exceptions.
@@ -34,7 +34,7 @@ import handbuild  # noqa: E402
 from gc_runtime import CASES  # noqa: E402
 
 RAISES = REPO / "bench" / "crystal" / "raise_depth.cr"
-BUILDS = {"gc/none": ("--", "-Dgc_none"), "runtime": (), "exceptions": ("--exceptions",)}
+BUILDS = {"gc/none": ("--", "-Dgc_none"), "runtime": ("--no-exceptions",), "exceptions": ()}
 
 
 def link(source: Path, output: Path, *flags: str) -> Path:

@@ -91,6 +91,17 @@ int cwpkg_rt_wait(struct cwpkg_rt_wait *waits, size_t count, long long timeout_n
  * checks there), up to the catcher. */
 void cwpkg_rt_throw(void *exception, int selector);
 
+/* Backtraces.  Before a raise, cwpkg_rt_trace_raise names where its path
+ * goes: `trace`, `words` long, zeroed before the exception's first raise,
+ * becomes [frame count, frame numbers...], the functions the raise returns
+ * through, innermost first, up to the catcher, and then those of each raise
+ * of the same exception again (as many as fit); if the link numbered the
+ * functions (cwpkg link does with exceptions).  cwpkg_rt_frame_name gives a
+ * number's function name from the link's table (the name section's, made
+ * shorter for Crystal's methods), or NULL. */
+void cwpkg_rt_trace_raise(void **trace, unsigned words);
+const char *cwpkg_rt_frame_name(unsigned frame);
+
 /* The stack pointer (wasm-ld's __stack_pointer global: the C stack grows
  * down from it). */
 static inline char *cwpkg_rt_stack_pointer(void) {

@@ -37,10 +37,20 @@
  * stack pointer of the unwind, and the raise paths of the moment of the
  * switch (an `ensure` on a raise's path may switch fibers).
  *
+ * Backtraces: the link numbers the functions a raise can return through,
+ * and each early return calls cwpkg_rt_trace_frame with its function's
+ * number first (cwpkg/link/backtraces.py); the link also adds the names,
+ * a table this file declares weak (a program linked without them has
+ * none: every name is unknown).  The frames go into the buffer the raise
+ * named (cwpkg_rt_trace_raise), which the exception keeps: the path from
+ * its raise to the catcher, continued by the paths of its raises again
+ * (an ensure's, a rescue's that raises it on), is its backtrace.
+ *
  * A finalizer that lets an exception escape would leave the collector's
  * finalizer state behind: that ends the program with a message, as does a
  * raise inside the runtime's or the collector's own code.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "cwpkg_rt.h"
@@ -84,6 +94,19 @@ static struct {
   void *exception;          /* the one being raised or handled */
   int selector;
 } catching;
+
+/* The trace the running raise writes to (cwpkg_rt_trace_raise), or none. */
+static struct {
+  void **words;
+  unsigned capacity; /* frames it holds */
+} tracing;
+
+enum { TRACE_COUNT, TRACE_FIRST_FRAME }; /* a trace's words */
+
+/* The link's table of the numbered functions' names (cwpkg/link/backtraces.py). */
+extern const unsigned cwpkg_rt_frame_count __attribute__((weak));
+extern const unsigned cwpkg_rt_frame_name_offsets[] __attribute__((weak));
+extern const char cwpkg_rt_frame_name_text[] __attribute__((weak));
 
 int getTempRet0(void) { return temp_ret0; }
 
@@ -134,8 +157,30 @@ int cwpkg_rt_catch_leave(unsigned depth) {
   catching.depth = depth - 1;
   if (!raising()) return 0;
   set_raising(0);
+  tracing.words = NULL;
   rt_set_stack_pointer(catching.catchers[depth - 1].stack_pointer);
   rt_current_fiber->raise_paths = catching.catchers[depth - 1].raise_paths;
   __THREW__ = 1;
   return 1;
+}
+
+void cwpkg_rt_trace_raise(void **trace, unsigned words) {
+  tracing.words = words > TRACE_FIRST_FRAME ? trace : NULL;
+  tracing.capacity = tracing.words != NULL ? words - TRACE_FIRST_FRAME : 0;
+}
+
+/* Kept by wasm-ld although nothing calls it yet: the link adds the calls. */
+__attribute__((used)) void cwpkg_rt_trace_frame(unsigned frame) {
+  uintptr_t count;
+
+  if (tracing.words == NULL) return;
+  count = (uintptr_t)tracing.words[TRACE_COUNT];
+  if (count >= tracing.capacity) return; /* the innermost frames are kept */
+  tracing.words[TRACE_FIRST_FRAME + count] = (void *)(uintptr_t)frame;
+  tracing.words[TRACE_COUNT] = (void *)(count + 1);
+}
+
+const char *cwpkg_rt_frame_name(unsigned frame) {
+  if (&cwpkg_rt_frame_count == NULL || frame >= cwpkg_rt_frame_count) return NULL;
+  return cwpkg_rt_frame_name_text + cwpkg_rt_frame_name_offsets[frame];
 }

@@ -1,4 +1,5 @@
-"""`cwpkg spec`: Crystal spec files built for wasm32 through the link driver, each example run alone."""
+"""`cwpkg spec`: Crystal spec files built for wasm32 through the link driver, their examples run under
+wasmtime (together with exceptions, the default; each alone without), and the per-file report."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hashlib
 import os
 import re
 import subprocess
+import tempfile
 
 import pytest
 from helpers import REPO, make_tarball, run_cwpkg, snapshot
@@ -32,18 +34,17 @@ def test_project_specs_pass_on_wasm32_for_every_library(full_sysroot):
     assert result.returncode == 0, result.stdout + result.stderr
     counts = _counts(result.stdout)
     assert counts["examples"] == _examples_in(files)
-    assert counts["failures"] == counts["errors"] == 0
-    # the one example that expects an exception and the one that needs fibers are reported as such
-    assert counts["unsupported"] == 1 and counts["pending"] == 1
-    assert "cannot catch one on wasm32" in result.stdout
-    assert counts["passed"] == counts["examples"] - 2
+    # exceptions (the default): all in one instance, the example that expects a raise and the one
+    # that runs fibers among them
+    assert "examples in one instance" in result.stderr and "each in its own instance" not in result.stderr
+    assert counts["passed"] == counts["examples"]
     for library in ("pcre", "gmp", "libyaml", "libxml2", "zlib"):
         assert library in result.stderr, f"the specs link {library}"
 
 
-def test_failing_fixture_is_counted_and_fails_the_run(full_sysroot):
+def test_without_exceptions_each_example_runs_alone_and_failures_are_counted(full_sysroot):
     fixture = REPO / "tests" / "fixtures" / "spec" / "failing_spec.cr"
-    result = run_cwpkg("spec", str(fixture), env=full_sysroot)
+    result = run_cwpkg("spec", "--no-exceptions", str(fixture), env=full_sysroot)
     assert result.returncode == 10
     assert _counts(result.stdout) == {"examples": 6, "failures": 1, "errors": 1, "pending": 1, "unsupported": 2,
                                       "passed": 1}
@@ -55,8 +56,8 @@ def test_failing_fixture_is_counted_and_fails_the_run(full_sysroot):
 
 
 def test_with_exceptions_the_examples_run_together_and_expected_raises_for_real(full_sysroot, tmp_path):
-    """--exceptions: one instance runs every example, failures are caught as natively, and an example
-    that expects an exception runs it; the counts are native Crystal's own (`crystal spec` on the same
+    """With exceptions (the default, asked for here): one instance runs every example, failures are
+    caught as natively, and an example that expects an exception runs it; the counts are native Crystal's own (`crystal spec` on the same
     file), but for File.real_path, which WASI lacks."""
     fixture = REPO / "tests" / "fixtures" / "spec" / "failing_spec.cr"
     result = run_cwpkg("spec", "--exceptions", str(fixture), env=full_sysroot)
@@ -117,3 +118,70 @@ def test_crystal_source_directory_runs_the_named_spec_files(full_sysroot, tmp_pa
     assert _counts(result.stdout)["passed"] == 2
     absent = run_cwpkg("spec", "--crystal-src", str(tmp_path / "src"), "spec/std/none_spec.cr", env=full_sysroot)
     assert absent.returncode == 2 and "none_spec.cr: no such spec file" in absent.stderr
+
+
+REPORT_TREE = {
+    "spec/std/adds_spec.cr": 'require "spec"\n\ndescribe "adds" do\n  it "adds" do\n    (1 + 1).should eq(2)\n'
+                             '  end\n\n  it "joins" do\n    [1, 2].join("-").should eq("1-2")\n  end\nend\n',
+    "spec/std/compares_spec.cr": 'require "spec"\n\ndescribe "compares" do\n  it "compares equal" do\n'
+                                 '    1.should eq(1)\n  end\n\n  it "fails on purpose" do\n'
+                                 '    (6 * 7).should eq(43)\n  end\n\n  it "compares less" do\n'
+                                 '    (1 < 2).should be_true\n  end\nend\n',
+    "spec/std/broken_spec.cr": 'require "spec"\n\ndescribe "broken" do\n  it "calls a method nobody defined" do\n'
+                               '    cwpkg_undefined_method.should eq(1)\n  end\nend\n',
+    "spec/std/data/helper.cr": "# not a spec file: no row\n",
+}
+
+
+def _report_rows(markdown: str) -> dict[str, list[str]]:
+    """The report's table: each spec file's cells after its name (a `|` in a reason is escaped)."""
+    return {name: cells.split(" | ") for name, cells in re.findall(r"^\| `([^`]+)` \| (.*) \|$", markdown, re.M)}
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(number for number, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_report_builds_each_std_spec_file_alone_and_gives_every_non_pass_a_reason(full_sysroot, tmp_path):
+    """--report with --crystal-src and no files: every spec/std/**/*_spec.cr, each built and run on
+    its own, so a file that does not compile is a row with the compiler's error, not the end of the
+    run; the counts are what each file's examples do, and each example that does not pass is listed
+    with its reason."""
+    source = tmp_path / "src"
+    for name, content in REPORT_TREE.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text(content)
+    report = tmp_path / "std.md"
+    result = run_cwpkg("spec", "--crystal-src", str(source), "--report", str(report), env=full_sysroot)
+    assert result.returncode == 0, result.stdout + result.stderr  # a report, though an example failed
+    markdown = report.read_text()
+    spec_files = sorted(name for name in REPORT_TREE if name.endswith("_spec.cr"))
+    rows = _report_rows(markdown)
+    assert list(rows) == spec_files, markdown
+    for number, name in enumerate(spec_files, 1):
+        assert f"[{number}/{len(spec_files)}] {name}" in result.stderr
+
+    adds, compares = (_examples_in([source / f"spec/std/{name}_spec.cr"]) for name in ("adds", "compares"))
+    assert rows["spec/std/adds_spec.cr"] == ["ok", str(adds), str(adds), "0", "0", "0", "0", "0"]
+    assert rows["spec/std/compares_spec.cr"] == ["ok", str(compares), str(compares - 1), "1", "0", "0", "0", "0"]
+    broken = rows["spec/std/broken_spec.cr"]
+    call = _line_of(REPORT_TREE["spec/std/broken_spec.cr"], "cwpkg_undefined_method")
+    assert broken[0].startswith("does not compile: undefined local variable or method 'cwpkg_undefined_method'")
+    assert broken[0].endswith(f"(spec/std/broken_spec.cr:{call}:5)") and broken[1:] == ["0"] * 7
+
+    failing = _line_of(REPORT_TREE["spec/std/compares_spec.cr"], "fails on purpose")
+    assert ("## `spec/std/compares_spec.cr`\n\n"
+            f"- `spec/std/compares_spec.cr:{failing}` compares fails on purpose: fail: Expected: 43 got: 42\n"
+            in markdown)
+    assert "## `spec/std/adds_spec.cr`" not in markdown  # nothing to explain
+    totals = (f"3 spec files, 2 built and ran; {adds + compares} examples: {adds + compares - 1} passed, 1 failed, "
+              f"0 errors, 0 pending, 0 unsupported, 0 unexplained.")
+    assert f"\n{totals}\n" in markdown and totals in result.stdout
+    assert "Crystal 1.6.0" in markdown.split("|", 1)[0]
+    # the same tree gives the same text: no scratch or source tree paths, no date
+    assert f"{tempfile.gettempdir()}/" not in markdown and str(tmp_path) not in markdown
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", markdown)
+
+    missing = run_cwpkg("spec", "--crystal-src", str(source), "--report", str(tmp_path / "none" / "std.md"),
+                        env=full_sysroot)
+    assert missing.returncode == 2 and f"the directory {tmp_path / 'none'} does not exist" in missing.stderr

@@ -82,7 +82,7 @@ class Context:
 
         return ProgramOptions(link=link or LinkOptions(), release=self.options.release,
                               flags=tuple(self.options.passthrough), install_missing=not self.options.no_install,
-                              exceptions=getattr(self.options, "exceptions", False))
+                              exceptions=getattr(self.options, "exceptions", None))
 
     def downloader(self) -> Downloader:
         from cwpkg.sources import Downloader

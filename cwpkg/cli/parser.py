@@ -95,9 +95,10 @@ def add_program_commands(command: Adder) -> None:
     link.add_argument("--fiber-stack-size", type=size_argument(16 << 10), metavar="BYTES",
                       help="with the collector's runtime: each fiber's stack (default 32K; its unwound frames "
                            "and address-taken locals live there)")
-    link.add_argument("--exceptions", action="store_true",
-                      help="Crystal: raise unwinds to rescue and ensure through the collector's runtime, as "
-                           "natively (without it a raise ends the program)")
+    link.add_argument("--exceptions", action=argparse.BooleanOptionalAction,
+                      help="Crystal: raise returns to rescue and ensure through the collector's runtime, as "
+                           "natively (the default, unless -Dgc_none); --no-exceptions: a raise ends the "
+                           "program, as in upstream Crystal, and the link is faster")
     link.add_argument("--run", action="store_true",
                       help="then run it under wasmtime (with the current directory, unless --dir says otherwise)")
     add_run_options(link)
@@ -111,7 +112,7 @@ def add_program_commands(command: Adder) -> None:
     add_run_options(run)
     run.set_defaults(handler="program:cmd_run")
 
-    spec = command("spec", "build Crystal spec files for wasm32-wasi and run every example alone under wasmtime")
+    spec = command("spec", "build Crystal spec files for wasm32-wasi and run their examples under wasmtime")
     spec.add_argument("files", nargs="*", metavar="FILE_spec.cr",
                       help="spec files (with --crystal-src: paths inside that tree; default its wasm32 std spec)")
     spec.add_argument("--crystal-src", metavar="DIR|URL",
@@ -119,13 +120,18 @@ def add_program_commands(command: Adder) -> None:
     spec.add_argument("--crystal-src-sha256", metavar="HEX", help="the tarball's sha256 (required with a URL)")
     spec.add_argument("--release", action="store_true", help="compile with crystal --release")
     spec.add_argument("--no-install", action="store_true", help="fail instead of installing missing libraries")
-    spec.add_argument("--exceptions", action="store_true",
-                      help="build with cwpkg's exceptions (as cwpkg link --exceptions): failures and expected "
-                           "raises are caught as natively, and the examples run together in one instance")
+    spec.add_argument("--exceptions", action=argparse.BooleanOptionalAction,
+                      help="build with cwpkg's exceptions (the default, as for cwpkg link): failures and "
+                           "expected raises are caught as natively, and each run's examples share one instance; "
+                           "--no-exceptions: each example runs alone")
     spec.add_argument("--timeout", type=seconds_argument, default=120, metavar="SECONDS",
                       help="per example (default 120)")
     spec.add_argument("-j", "--jobs", type=jobs_argument, default=os.cpu_count() or 1,
                       help="examples run at once (default: number of cores)")
+    spec.add_argument("--report", metavar="FILE.md",
+                      help="build and run each spec file alone (one that does not build is reported, not fatal) "
+                           "and write a Markdown table of the results to FILE.md; with --crystal-src and no "
+                           "files, every spec/std/**/*_spec.cr of the tree")
     spec.set_defaults(handler="spec:cmd_spec")
 
     bindings = command("bindings", "compare the standard library's lib bindings with the sysroot's C headers, "

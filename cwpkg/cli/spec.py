@@ -1,28 +1,45 @@
-"""`cwpkg spec`: Crystal spec files built for wasm32-wasi by the link driver, each example run alone."""
+"""`cwpkg spec`: Crystal spec files built for wasm32-wasi by the link driver, their examples run under
+wasmtime; with --report, each file built and run alone and a Markdown table of the results written."""
 
 from __future__ import annotations
 
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cwpkg.cli.context import Context
 from cwpkg.crystal import (
+    CrystalCompiler,
     CrystalSourceTarball,
+    ExampleOutcome,
+    ReportPaths,
+    SpecExample,
+    SpecFileRun,
+    build_failure,
+    compat_stdlib,
     find_crystal,
     list_examples,
+    listing_failure,
     render_spec_report,
+    render_spec_table,
     require_specs_ok,
     run_example,
     run_together,
+    spec_totals,
     std_spec_files,
     write_driver,
 )
-from cwpkg.errors import UsageError
+from cwpkg.errors import ProgramError, UsageError
+from cwpkg.fs import write_text_atomically
 from cwpkg.link import build_module
 from cwpkg.names import SHA256_RE
 from cwpkg.places import cache_dir
 from cwpkg.sources import fetch_unpacked
+from cwpkg.sysroot import check_output_path
+
+if TYPE_CHECKING:
+    from cwpkg.link import LinkResult
 
 
 def _check_options(options) -> None:
@@ -40,6 +57,18 @@ def _check_options(options) -> None:
         raise UsageError(f"--crystal-src {options.crystal_src}: not a directory")
 
 
+def _report_path(context: Context) -> Path | None:
+    """Where --report writes, checked before hours of builds: a file in an existing directory,
+    outside the sysroot."""
+    if context.options.report is None:
+        return None
+    path = check_output_path(Path(context.options.report), context.sysroot, "--report")
+    if not path.parent.is_dir():
+        raise UsageError(f"--report {context.options.report}: the directory {path.parent} does not exist",
+                         hint="create it, or name a file in an existing directory")
+    return path
+
+
 def _spec_sources(context: Context, version: str) -> tuple[list[Path], Path]:
     """The spec files to build and the directory the examples run in (preopened as ".")."""
     options = context.options
@@ -51,30 +80,75 @@ def _spec_sources(context: Context, version: str) -> tuple[list[Path], Path]:
         root = fetch_unpacked(context.source_cache(), tarball, tarball.target(cache_dir()), context.say)
     else:
         root = Path(location).resolve()
-    return std_spec_files(root, options.files), root
+    return std_spec_files(root, options.files, every=options.report is not None), root
+
+
+def _build_specs(context: Context, files: list[Path], work: Path) -> LinkResult:
+    """The spec files linked into one module in `work`, with the spec runner and spec_support.cr."""
+    result = build_module(context, write_driver(work, files), work / "specs.wasm", context.program_options())
+    context.say(f"{len(files)} spec files linked with {result.libraries()}"
+                f"{' and exceptions' if result.exceptions else ''}")
+    return result
+
+
+def _run_examples(context: Context, built: LinkResult, examples: list[SpecExample], run_dir: Path,
+                  version: str) -> list[ExampleOutcome]:
+    """Every example's outcome: with exceptions all in one instance first, then each one that
+    instance did not report in an instance of its own."""
+    options, module = context.options, built.output
+    outcomes: list[ExampleOutcome] = []
+    alone = examples
+    if built.exceptions:
+        context.say(f"running {len(examples)} examples in one instance")
+        outcomes, alone = run_together(module, examples, run_dir, options.timeout, version)
+    if alone:
+        context.say(f"running {len(alone)} examples, each in its own instance")
+    with ThreadPoolExecutor(max_workers=options.jobs) as pool:
+        outcomes += pool.map(lambda example: run_example(module, example, run_dir, options.timeout, version), alone)
+    return outcomes
+
+
+def _run_file_alone(context: Context, file: Path, run_dir: Path, version: str) -> SpecFileRun:
+    """One spec file built and run on its own; a build or listing error is its result, not the end
+    of the run."""
+    with tempfile.TemporaryDirectory(prefix="cwpkg-spec-") as work:
+        try:
+            built = _build_specs(context, [file], Path(work))
+        except (ProgramError, UsageError) as error:
+            return SpecFileRun(file, failure=build_failure(error.message))
+        try:
+            examples = list_examples(built.output, run_dir)
+        except (ProgramError, UsageError) as error:
+            return SpecFileRun(file, failure=listing_failure(error.message))
+        return SpecFileRun(file, tuple(_run_examples(context, built, examples, run_dir, version)))
+
+
+def _write_report(context: Context, report: Path, files: list[Path], run_dir: Path, compiler: CrystalCompiler) -> None:
+    """--report: each spec file built and run alone, one after the other (a build takes the cores),
+    and the table of what each did written to `report`."""
+    paths = ReportPaths(run_dir, compat_stdlib(compiler, context.recipe_root, cache_dir()).path)
+    runs = []
+    for number, file in enumerate(files, 1):
+        context.say(f"[{number}/{len(files)}] {paths.file(file)}")
+        runs.append(_run_file_alone(context, file, run_dir, compiler.version))
+    exceptions = context.program_options().exceptions_for("crystal")
+    write_text_atomically(report, render_spec_table(runs, paths, compiler.version, exceptions))
+    print(f"wrote {report}: {spec_totals(runs)}")
 
 
 def cmd_spec(context: Context) -> int:
     options = context.options
     _check_options(options)
-    version = find_crystal().version
+    report = _report_path(context)
+    compiler = find_crystal()
+    version = compiler.version
     files, run_dir = _spec_sources(context, version)
+    if report is not None:
+        _write_report(context, report, files, run_dir, compiler)
+        return 0
     with tempfile.TemporaryDirectory(prefix="cwpkg-spec-") as work:
-        driver = write_driver(Path(work), files)
-        result = build_module(context, driver, Path(work) / "specs.wasm", context.program_options())
-        module = result.output
-        examples = list_examples(module, run_dir)
-        outcomes, alone = [], examples
-        context.say(f"{len(files)} spec files linked with {result.libraries()}"
-                    f"{' and exceptions' if options.exceptions else ''}")
-        if options.exceptions:
-            context.say(f"running {len(examples)} examples in one instance")
-            outcomes, alone = run_together(module, examples, run_dir, options.timeout, version)
-        if alone:
-            context.say(f"running {len(alone)} examples, each in its own instance")
-        with ThreadPoolExecutor(max_workers=options.jobs) as pool:
-            outcomes += pool.map(lambda example: run_example(module, example, run_dir, options.timeout, version),
-                                 alone)
+        built = _build_specs(context, files, Path(work))
+        outcomes = _run_examples(context, built, list_examples(built.output, run_dir), run_dir, version)
     print(render_spec_report(outcomes, version), end="")
     require_specs_ok(outcomes)
     return 0

@@ -10,6 +10,7 @@ OFFERS = {
     "compat_stdlib": "compat",
     "CRYSTAL_TARGET": "compile",
     "CrystalCompilation": "compile",
+    "chooses_no_collector": "compile",
     "crystal_environment": "compile",
     "program_kind": "compile",
     "CrystalCompiler": "compiler",
@@ -22,6 +23,8 @@ OFFERS = {
     "scan_file": "libs",
     "split_top_level": "libs",
     "CrystalSourceTarball": "spec",
+    "ExampleOutcome": "spec",
+    "SpecExample": "spec",
     "list_examples": "spec",
     "render_spec_report": "spec",
     "require_specs_ok": "spec",
@@ -29,6 +32,12 @@ OFFERS = {
     "run_together": "spec",
     "std_spec_files": "spec",
     "write_driver": "spec",
+    "ReportPaths": "spec_table",
+    "SpecFileRun": "spec_table",
+    "build_failure": "spec_table",
+    "listing_failure": "spec_table",
+    "render_spec_table": "spec_table",
+    "spec_totals": "spec_table",
 }
 __getattr__, __dir__ = front_door(__name__, OFFERS)
 __all__ = sorted(OFFERS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,14 @@ RUNTIME_FLAG = "-Dcwpkg_runtime"
 # program is then compiled again from its LLVM IR with exceptions lowered the Emscripten way.
 EXCEPTIONS_FLAG = "-Dcwpkg_exceptions"
 LOWER_EXCEPTIONS = ["-mllvm", "-enable-emscripten-cxx-exceptions"]
+
+
+def chooses_no_collector(flags: Sequence[str]) -> bool:
+    """Whether crystal's flags, or CRYSTAL_OPTS, choose gc/none (-Dgc_none, --define=gc_none, ...), which
+    has no runtime."""
+    words = [*os.environ.get("CRYSTAL_OPTS", "").split(), *flags]
+    return (any(word in ("-Dgc_none", "--define=gc_none") for word in words)
+            or any(flag in ("-D", "--define") and name == "gc_none" for flag, name in zip(words, words[1:])))
 
 
 def crystal_environment(compiler: CrystalCompiler, stdlib: CompatStdlib, sysroot: Sysroot) -> dict[str, str]:
@@ -106,7 +115,7 @@ class CrystalCompilation:
         if result.returncode != 0:
             raise ProgramError(f"{toolchain.clang} could not lower the exceptions of {self.source}:\n"
                                f"{(result.stderr or result.stdout).strip()[-4000:]}",
-                               hint="link without --exceptions, and report the program")
+                               hint="link with --no-exceptions, and report the program")
         return replace(line, only_called=only_called(self.ir.read_bytes()))
 
     def stop(self) -> None:

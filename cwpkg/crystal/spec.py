@@ -1,14 +1,14 @@
 """`cwpkg spec`: Crystal spec files built for wasm32-wasi, their examples run under wasmtime.
 
-Crystal 1.6.0 on wasm32 has no exception handling: `raise` prints "EXITING: Attempting to raise:" and
-ends the program, so one failing `should` would end the whole run. The spec files are linked once
-with spec_support.cr, which lists the examples and can keep just one; each example then runs in a
-fresh instance, and its outcome is read from how that instance ended. What Crystal itself cannot do
-on wasm32 (an exception an example expects, a method its WASI port lacks) is reported as such, apart
-from failures. Built with cwpkg's exceptions (`--exceptions`), failures are caught as natively: all
-examples run in one instance, which reports each result (`run_together`); only the examples it did
-not report (after a trap, say) run alone.
-"""
+The spec files are linked once with spec_support.cr, which lists the examples, can keep just one, and
+can report each result. Built with cwpkg's exceptions (the default), failures are caught as natively:
+all examples run in one instance, which reports each result (`run_together`); only the examples it
+did not report (after a trap, say) run alone. Without them (`--no-exceptions`, Crystal 1.6.0's own
+wasm32 behaviour) `raise` prints "EXITING: Attempting to raise:" and ends the program, so one failing
+`should` would end the whole run: each example runs in a fresh instance, and its outcome is read from
+how that instance ended (`run_example`). What Crystal itself cannot do on wasm32 (a method its WASI
+port lacks; without exceptions, an exception an example expects) is reported as such, apart from
+failures."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ RAISE_MARKER = "EXITING: Attempting to raise:"
 # expect_raises fail (Spec::AssertionFailed), so any other raise in such an example is in the block.
 EXPECTS_RAISE = re.compile(r"^expect_raises\(.*\) at .*: a raise in its block cannot be caught on wasm32$", re.M)
 STD_SPEC_ENTRY = Path("spec") / "wasm32_std_spec.cr"
+STD_SPEC_DIR = Path("spec") / "std"
 
 PASS, FAIL, ERROR, PENDING, UNSUPPORTED = "pass", "fail", "error", "pending", "unsupported"
 
@@ -92,10 +93,16 @@ def _crystal_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("#{", "\\#{") + '"'
 
 
-def std_spec_files(source_root: Path, named: list[str]) -> list[Path]:
-    """The spec files to run from a Crystal source tree: those named, else its wasm32 entry point."""
+def std_spec_files(source_root: Path, named: list[str], every: bool = False) -> list[Path]:
+    """The spec files to run from a Crystal source tree: those named, else with `every` each spec
+    file under spec/std (sorted), else its wasm32 entry point."""
     if named:
         files = [source_root / name for name in named]
+    elif every:
+        files = sorted((source_root / STD_SPEC_DIR).glob("**/*_spec.cr"))
+        if not files:
+            raise UsageError(f"{source_root} has no {STD_SPEC_DIR}/**/*_spec.cr",
+                             hint="give a Crystal source tree, or name the spec files to run")
     elif (source_root / STD_SPEC_ENTRY).is_file():
         files = [source_root / STD_SPEC_ENTRY]
     else:
@@ -185,7 +192,8 @@ def classify(result: RunResult, example: SpecExample, crystal_version: str) -> E
         if _source_mentions(example, "expect_raises") or EXPECTS_RAISE.search(result.stderr):
             return ExampleOutcome(example, UNSUPPORTED,
                                   f"expects an exception, and Crystal {crystal_version} cannot catch one on wasm32 "
-                                  f"(raise ends the program): {kind}: {message}")
+                                  f"without cwpkg's exceptions (built with --no-exceptions, a raise ends the "
+                                  f"program): {kind}: {message}")
         return ExampleOutcome(example, ERROR, f"{kind}: {message}")
     summary = re.search(r"(\d+) examples, (\d+) failures, (\d+) errors, (\d+) pending", output)
     if summary is None or summary.group(1) != "1":

@@ -1,11 +1,11 @@
 # Required by `cwpkg spec` after the spec files, before the spec runner starts (at exit).
 #
+# CWPKG_SPEC_LIST=1 prints the examples and exits without running them. Built with cwpkg's exceptions
+# (the default of `cwpkg spec`), the examples run together: CWPKG_SPEC_REPORT=1 adds a formatter that
+# prints each example's result on a line of its own, as it comes. Without them (`--no-exceptions`)
 # Crystal 1.6.0 cannot catch exceptions on wasm32: a failing `should` raises, and the raise ends the
-# program. So cwpkg runs every example in a process of its own: CWPKG_SPEC_LIST=1 prints the examples
-# and exits without running them; CWPKG_SPEC_EXAMPLE=N keeps only the N-th (in definition order,
-# with its groups and their hooks) and lets the runner go on as usual. Built with cwpkg's exceptions
-# (`cwpkg spec --exceptions`), the examples run together: CWPKG_SPEC_REPORT=1 adds a formatter that
-# prints each example's result on a line of its own, as it comes.
+# program, so cwpkg runs every example in a process of its own: CWPKG_SPEC_EXAMPLE=N keeps only the
+# N-th (in definition order, with its groups and their hooks) and lets the runner go on as usual.
 module CwpkgSpec
   alias Found = Array({Spec::Example, String})
 

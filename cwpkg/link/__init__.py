@@ -7,6 +7,7 @@ from cwpkg.front_door import front_door
 
 OFFERS = {
     "LinkOptions": "driver",
+    "LinkResult": "driver",
     "link_program": "driver",
     "plan_libraries": "driver",
     "ProgramOptions": "program",

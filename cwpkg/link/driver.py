@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cwpkg.errors import ProgramError, UsageError
-from cwpkg.link.exceptions import compile_catchers, invoke_types
+from cwpkg.link.backtraces import compile_frame_names, frame_symbols
+from cwpkg.link.exceptions import (
+    compile_catchers,
+    invoke_types,
+    require_exception_runtime,
+)
+from cwpkg.link.generated import compile_generated
 from cwpkg.link.runtime import (
     FIBER_STACK_SYMBOL,
     GC_LIBRARY,
@@ -34,7 +40,7 @@ from cwpkg.toolchain import (
     run_wasm_opt,
     wasm_opt_arguments,
 )
-from cwpkg.wasm import STACK_SIZE, LinkLine, defined_symbols, imports
+from cwpkg.wasm import STACK_SIZE, LinkLine, defined_symbols, imports, read_code_module
 
 if TYPE_CHECKING:  # the link driver starts the compiler before it reads recipes (see link/program.py)
     from cwpkg.recipes import Recipe, RecipeBook
@@ -67,6 +73,7 @@ class LinkResult:
     recipes: list[Recipe]
     wasm_opt: str | None  # what wasm-opt did, or None when it did not run
     instrumented: Instrumented | None = None  # the runtime's Asyncify step, when the program links libgc
+    exceptions: bool = False  # the runtime catches the program's exceptions (it calls invoke_SIG)
 
     def libraries(self) -> str:
         """The recipes linked, with their versions, for a summary line."""
@@ -190,21 +197,23 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
                 raise UsageError(f"the program's exceptions were lowered to invoke_SIG calls ({len(invokes)}, "
                                  f"such as {next(iter(invokes))}), which cwpkg's runtime implements, and only a "
                                  f"program that links -l{GC_LIBRARY} has it",
-                                 hint="link the program with the collector (leave out -Dgc_none)")
+                                 hint="link the program with the collector (leave out -Dgc_none), or link it "
+                                      "with --no-exceptions")
+            require_exception_runtime(runtime_archive(sysroot))
             line = replace(line, objects=[*line.objects, str(compile_catchers(toolchain, sysroot, invokes,
                                                                               Path(scratch)))])
-        argv = wasm_ld_arguments(toolchain, sysroot, line, plan, linked, options, "_start" in defined)
-        result = subprocess.run(argv, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise ProgramError(f"wasm-ld failed:\n{(result.stderr or result.stdout).strip()[-4000:]}",
-                               hint="undefined symbols usually mean a library is missing: add -lNAME, or a "
-                                    "recipe that provides it")
-        for warning in (result.stderr or "").splitlines():  # e.g. a binding whose signature differs from C's
-            say(f"wasm-ld: {warning.strip()}")
+        _wasm_ld(wasm_ld_arguments(toolchain, sysroot, line, plan, linked, options, "_start" in defined), say)
+        frames: list[str] = []
+        if invokes:  # again, with the names of the functions a backtrace can show (cwpkg.link.backtraces)
+            frames = frame_symbols(read_code_module(linked.read_bytes()), line.only_called)
+            line = replace(line, objects=[*line.objects, str(compile_frame_names(toolchain, sysroot, frames,
+                                                                                 Path(scratch)))])
+            _wasm_ld(wasm_ld_arguments(toolchain, sysroot, line, plan, linked, options, "_start" in defined),
+                     lambda _: None)
         instrumented = None
         if plan.runtime:  # the runtime's own Asyncify step replaces the plain one
             linked, instrumented = _instrument(sysroot, linked, Path(scratch) / "instrumented.wasm", options,
-                                               line.only_called, say)
+                                               line.only_called, frames, say)
             asyncify, optimize = False, False
         else:
             asyncify = options.asyncify or ASYNCIFY_MODULE in {entry.module for entry in imports(linked)}
@@ -222,30 +231,37 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
             raise ProgramError(f"the module still imports from '{ASYNCIFY_MODULE}': wasm-opt did not implement it",
                                hint="install a binaryen that implements it (version 97 or newer)")
         os.replace(linked, output)
-    return LinkResult(output, plan.recipes, done, instrumented)
+    return LinkResult(output, plan.recipes, done, instrumented, bool(invokes))
+
+
+def _wasm_ld(argv: list[str], say: Callable[[str], None]) -> None:
+    """Runs wasm-ld; its warnings are said (e.g. a binding whose signature differs from C's)."""
+    result = subprocess.run(argv, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ProgramError(f"wasm-ld failed:\n{(result.stderr or result.stdout).strip()[-4000:]}",
+                           hint="undefined symbols usually mean a library is missing: add -lNAME, or a "
+                                "recipe that provides it")
+    for warning in (result.stderr or "").splitlines():
+        say(f"wasm-ld: {warning.strip()}")
 
 
 def _fiber_stack_setting(toolchain: Toolchain, sysroot: Sysroot, size: int, scratch: Path) -> Path:
     """An object that sets the runtime's fiber stack size (its weak `cwpkg_rt_fiber_stack_bytes`):
     wasm-ld has no option that defines a symbol's value."""
-    source, setting = scratch / "fiber_stack_size.c", scratch / "fiber_stack_size.o"
-    source.write_text(f"#include <stddef.h>\nconst size_t {FIBER_STACK_SYMBOL} = {size};\n")
-    result = subprocess.run([*toolchain.compiler(sysroot.root), "-c", str(source), "-o", str(setting)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ProgramError(f"compiling the fiber stack size setting failed:\n{result.stderr.strip()[-2000:]}")
-    return setting
+    return compile_generated(toolchain, sysroot, "fiber_stack_size",
+                             f"#include <stddef.h>\nconst size_t {FIBER_STACK_SYMBOL} = {size};\n", scratch,
+                             "the fiber stack size setting")
 
 
 def _instrument(sysroot: Sysroot, linked: Path, output: Path, options: LinkOptions, only_called: frozenset[str],
-                say: Callable[[str], None]) -> tuple[Path, Instrumented]:
+                frames: list[str], say: Callable[[str], None]) -> tuple[Path, Instrumented]:
     """Asyncify on exactly the functions that can be on the stack when the runtime unwinds it; -O1 after
     it (or -O when asked to optimize), never with the asserts build (see cwpkg.link.runtime)."""
     tool = find_wasm_opt()
     instrumented = instrument(linked, output, libgc=sysroot.lib_dir / f"lib{GC_LIBRARY}.a",
                               runtime_library=runtime_archive(sysroot), wasm_opt=tool.executable,
                               optimize="-O" if options.optimize else OPTIMIZATION, asserts=options.asyncify_asserts,
-                              only_called=only_called)
+                              only_called=only_called, frames=frames)
     checks = f", {instrumented.raise_checks} raise returns" if instrumented.raise_checks else ""
     say(f"cwpkg runtime: {tool.describe()} instrumented {instrumented.paths.count} of "
         f"{instrumented.paths.defined} functions{checks} (call graph {instrumented.analysis_seconds:.2f} s, "

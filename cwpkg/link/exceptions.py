@@ -13,13 +13,13 @@ pointer of the unwind and the raise paths of the moment of the switch.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from cwpkg.errors import ProgramError
+from cwpkg.link.generated import compile_generated
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import Toolchain
-from cwpkg.wasm import FunctionType, is_wasm, object_function_types
+from cwpkg.wasm import FunctionType, defined_symbols, is_wasm, object_function_types
 
 INVOKE_PREFIX = "invoke_"
 # The catchers: on the path of every unwind through an invoke, yet never instrumented, because the
@@ -28,7 +28,12 @@ INVOKE_PREFIX = "invoke_"
 # again on the rewind (cwpkg.link.asyncify_lists).
 PASS_THROUGH_PREFIX = "cwpkg_rt_catch_through_"
 C_TYPES = {"i32": "int", "i64": "long long", "f32": "float", "f64": "double"}
-
+THROW = "cwpkg_rt_throw"  # runtime/exceptions.c: a raise
+TRACE_FRAME = "cwpkg_rt_trace_frame"  # runtime/exceptions.c: the backtraces' recorder (cwpkg.link.backtraces)
+# What a program with exceptions needs of the runtime: the patched standard library raises and names
+# frames through it, the catchers and the link's checks call it. An older installed cwpkg-rt lacks some.
+RUNTIME_SYMBOLS = frozenset({THROW, TRACE_FRAME, "cwpkg_rt_trace_raise", "cwpkg_rt_frame_name",
+                             "cwpkg_rt_catch_enter", "cwpkg_rt_catch_leave", "cwpkg_rt_raise_paths"})
 
 
 def invoke_types(objects: list[Path], defined: set[str]) -> dict[str, FunctionType]:
@@ -80,13 +85,17 @@ def catchers_source(invokes: dict[str, FunctionType]) -> str:
     return "\n".join(lines)
 
 
+def require_exception_runtime(runtime_library: Path) -> None:
+    """A clear error, before wasm-ld's undefined symbols, when the installed runtime is older than the
+    exceptions this cwpkg compiles."""
+    missing = RUNTIME_SYMBOLS - (defined_symbols(runtime_library) or set())
+    if missing:
+        raise ProgramError(f"{runtime_library} has no {', '.join(sorted(missing))}: the installed cwpkg-rt is "
+                           "older than this cwpkg's exceptions",
+                           hint="cwpkg install cwpkg-rt  (or link with --no-exceptions)")
+
+
 def compile_catchers(toolchain: Toolchain, sysroot: Sysroot, invokes: dict[str, FunctionType], scratch: Path) -> Path:
     """An object defining the catchers the program's objects need."""
-    source, compiled = scratch / "catchers.c", scratch / "catchers.o"
-    source.write_text(catchers_source(invokes))
-    result = subprocess.run([*toolchain.compiler(sysroot.root), "-O2", "-c", str(source), "-o", str(compiled)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ProgramError(f"compiling the exception catchers failed:\n{result.stderr.strip()[-2000:]}",
-                           hint="reinstall cwpkg-rt (its cwpkg_rt.h declares what they call)")
-    return compiled
+    return compile_generated(toolchain, sysroot, "catchers", catchers_source(invokes), scratch,
+                             "the exception catchers", hint="reinstall cwpkg-rt (its cwpkg_rt.h declares what they call)")

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from cwpkg.crystal import CrystalCompilation, compat_stdlib, find_crystal, program_kind
+from cwpkg.crystal import (
+    CrystalCompilation,
+    chooses_no_collector,
+    compat_stdlib,
+    find_crystal,
+    program_kind,
+)
 from cwpkg.errors import UsageError
 from cwpkg.link.driver import (
     LinkOptions,
@@ -52,7 +58,15 @@ class ProgramOptions:
     release: bool = False
     flags: tuple[str, ...] = ()  # to crystal, or to the linker for an object file
     install_missing: bool = True  # install the recipes the program needs (else: an error naming them)
-    exceptions: bool = False  # Crystal: raise unwinds to rescue through the runtime (runtime/exceptions.c)
+    # Crystal: raise returns to rescue through the runtime (runtime/exceptions.c); None: if the program
+    # has the runtime (a Crystal source not built with -Dgc_none)
+    exceptions: bool | None = None
+
+    def exceptions_for(self, kind: str) -> bool:
+        """Whether a program of `kind` (program_kind) is compiled with exceptions."""
+        if self.exceptions is not None:
+            return self.exceptions
+        return kind == "crystal" and not chooses_no_collector(self.flags)
 
 
 def build_module(resources: ProgramResources, source: Path, output: Path, options: ProgramOptions) -> LinkResult:
@@ -60,7 +74,7 @@ def build_module(resources: ProgramResources, source: Path, output: Path, option
     kind = program_kind(source)
     if kind == "object":
         object_symbols(source)  # a damaged object is reported as such before anything else
-        if options.exceptions:
+        if options.exceptions:  # asked for
             raise UsageError("--exceptions compiles a Crystal program for exceptions; an object is linked as "
                              "it was compiled", hint="leave --exceptions out: an object compiled with -mllvm "
                                                      "-enable-emscripten-cxx-exceptions gets its catchers anyway")
@@ -68,12 +82,13 @@ def build_module(resources: ProgramResources, source: Path, output: Path, option
         raise UsageError(f"-o {output} would overwrite the input", hint="choose another output name")
     sysroot = resources.sysroot
     with tempfile.TemporaryDirectory(prefix="cwpkg-link-") as work:
-        compilation = _start_compilation(resources, source, Path(work), options) if kind == "crystal" else None
+        exceptions = options.exceptions_for(kind)
+        compilation = _start_compilation(resources, source, Path(work), options, exceptions) if kind == "crystal" else None
         try:
             toolchain, book = resources.toolchain, resources.book
             line = (compilation.link_line() if compilation
                     else parse_link_arguments([str(source.resolve()), *options.flags]))
-            if compilation and options.exceptions:
+            if compilation and exceptions:
                 line = compilation.lower_exceptions(toolchain, sysroot, line)
         finally:
             if compilation:
@@ -88,10 +103,10 @@ def build_module(resources: ProgramResources, source: Path, output: Path, option
 
 
 def _start_compilation(resources: ProgramResources, source: Path, work: Path,
-                       options: ProgramOptions) -> CrystalCompilation:
+                       options: ProgramOptions, exceptions: bool) -> CrystalCompilation:
     compiler = find_crystal()
     stdlib = compat_stdlib(compiler, resources.recipe_root, cache_dir())
     patches = ", ".join(patch.name for patch in stdlib.patches) or "none"
     resources.say(f"crystal {compiler.version} ({compiler.executable}); compat patches: {patches}")
     return CrystalCompilation(compiler, stdlib, source, work, resources.sysroot, options.release, list(options.flags),
-                              options.exceptions)
+                              exceptions)

@@ -16,6 +16,8 @@ cwpkg.link.asyncify_lists, but for the functions only the catchers call through 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cwpkg.errors import ProgramError
 from cwpkg.link.asyncify_lists import (
     Cuts,
@@ -24,10 +26,15 @@ from cwpkg.link.asyncify_lists import (
     reachable,
     reversed_graph,
 )
-from cwpkg.link.exceptions import PASS_THROUGH_PREFIX
-from cwpkg.wasm import CodeModule, global_names, return_if_global_set
+from cwpkg.link.exceptions import PASS_THROUGH_PREFIX, THROW, TRACE_FRAME
+from cwpkg.wasm import (
+    CodeModule,
+    call_instruction,
+    global_names,
+    i32_const,
+    return_if_global_set,
+)
 
-THROW = "cwpkg_rt_throw"
 RAISING_GLOBAL = "cwpkg_rt_raising"  # defined by runtime/exceptions.c
 
 
@@ -39,25 +46,42 @@ def may_raise(module: CodeModule, only_called: frozenset[str] = frozenset()) -> 
     return reachable(throw, reversed_graph(call_graph(module, Cuts(only_called=only_called))), catchers)
 
 
-def raise_checks(module: CodeModule, data: bytes, only_called: frozenset[str] = frozenset()) -> dict[int, bytes]:
+def _the_one(names: dict[int, str], name: str, kind: str) -> int:
+    """The index of the module's only `kind` (function, global) called `name`, which the runtime defines."""
+    found = [index for index, found_name in names.items() if found_name == name]
+    if len(found) != 1:
+        raise ProgramError(f"the linked module raises exceptions through {THROW} but has "
+                           f"{'no' if not found else 'more than one'} {kind} {name}",
+                           hint="reinstall cwpkg-rt (cwpkg install cwpkg-rt): its exceptions.c defines it")
+    return found[0]
+
+
+def _trace_calls(module: CodeModule, frames: Sequence[str]) -> dict[str, bytes]:
+    """For each name of `frames`, what its early returns do first: `cwpkg_rt_trace_frame(NUMBER)`,
+    its position in `frames` (cwpkg.link.backtraces)."""
+    if not frames:
+        return {}
+    trace = _the_one(module.names, TRACE_FRAME, "function")
+    return {name: i32_const(number) + call_instruction(trace) for number, name in enumerate(frames)}
+
+
+def raise_checks(module: CodeModule, data: bytes, only_called: frozenset[str] = frozenset(),
+                 frames: Sequence[str] = ()) -> dict[int, bytes]:
     """The early-return checks to insert (by offset: where the instruction after the call starts) after
     every call that may raise, in every function that may raise (cwpkg_rt_throw itself sets the global
-    and returns normally)."""
+    and returns normally); `frames`: the functions numbered for backtraces, whose checks say so first."""
     raising = may_raise(module, only_called)
     if not raising:
         return {}
-    flag = [index for index, name in global_names(data).items() if name == RAISING_GLOBAL]
-    if len(flag) != 1:
-        raise ProgramError(f"the linked module raises exceptions through {THROW} but has "
-                           f"{'no' if not flag else 'more than one'} global {RAISING_GLOBAL}",
-                           hint="reinstall cwpkg-rt (cwpkg install cwpkg-rt): its exceptions.c defines it")
+    flag = _the_one(global_names(data), RAISING_GLOBAL, "global")
+    traced = _trace_calls(module, frames)
     raising_signatures = {module.functions[index].signature for index in ordinary_table(module, only_called) & raising}
     checks: dict[int, bytes] = {}
     for index in raising:
         function = module.functions[index]
         if module.names.get(index) == THROW:
             continue
-        check = return_if_global_set(flag[0], function.signature.results)
+        check = return_if_global_set(flag, function.signature.results, traced.get(module.name(index), b""))
         for site in function.call_sites:
             if site.target in raising if isinstance(site.target, int) else site.target in raising_signatures:
                 checks[site.end] = check

@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -74,9 +75,10 @@ def asyncify_arguments(onlylist_file: Path, optimize: str | None, asserts: bool)
 
 def instrument(linked: Path, output: Path, libgc: Path, runtime_library: Path, wasm_opt: str = "wasm-opt",
                optimize: str | None = OPTIMIZATION, asserts: bool = False, cuts: Cuts | None = None,
-               only_called: frozenset[str] = frozenset()) -> Instrumented:
+               only_called: frozenset[str] = frozenset(), frames: Sequence[str] = ()) -> Instrumented:
     """Runs Asyncify on the linked module `linked` with the call-graph onlylist, writing `output`;
-    `only_called`: LinkLine.only_called."""
+    `only_called`: LinkLine.only_called; `frames`: the functions numbered for backtraces
+    (cwpkg.link.backtraces)."""
     started = time.perf_counter()
     data = linked.read_bytes()
     module = read_code_module(data)
@@ -84,7 +86,7 @@ def instrument(linked: Path, output: Path, libgc: Path, runtime_library: Path, w
         cuts = runtime_cuts(defined_function_names(libgc), wrapped_functions(runtime_library))
     cuts = replace(cuts, only_called=only_called)
     paths = unwind_paths(module, cuts)
-    checks = raise_checks(module, data, only_called)
+    checks = raise_checks(module, data, only_called, frames)
     renamed, onlylist, originals = prepare_for_asyncify(data, paths, checks)
     with tempfile.TemporaryDirectory(prefix="cwpkg-asyncify-") as scratch:
         before, after, listed = Path(scratch, "renamed.wasm"), Path(scratch, "asyncified.wasm"), Path(scratch, "onlylist")

@@ -19,6 +19,7 @@ OFFERS = {
     "forwarder_body": "code",
     "call_instruction": "code",
     "global_names": "code",
+    "i32_const": "code",
     "return_if_global_set": "code",
     "with_function_names": "code",
     "TIMEOUT_MARKER": "host_command",

@@ -571,8 +571,21 @@ def call_instruction(callee: int) -> bytes:
 _ZEROS = {0x7F: b"\x41\x00", 0x7E: b"\x42\x00", 0x7D: b"\x43" + bytes(4), 0x7C: b"\x44" + bytes(8)}
 
 
-def return_if_global_set(global_index: int, results: bytes) -> bytes:
-    """`global.get G; if; <a zero of each result type>; return; end`, encoded: an early return.
+def i32_const(value: int) -> bytes:
+    """`i32.const value`, encoded (signed LEB128)."""
+    out = bytearray(b"\x41")
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if (value == 0 and not byte & 0x40) or (value == -1 and byte & 0x40):
+            out.append(byte)
+            return bytes(out)
+        out.append(byte | 0x80)
+
+
+def return_if_global_set(global_index: int, results: bytes, before_return: bytes = b"") -> bytes:
+    """`global.get G; if; <before_return>; <a zero of each result type>; return; end`, encoded: an
+    early return (`before_return`: instructions that leave the operand stack as they found it).
 
     The `if` takes nothing from the operand stack but its condition, so this fits after any
     instruction; `return` takes only the results it needs."""
@@ -580,7 +593,7 @@ def return_if_global_set(global_index: int, results: bytes) -> bytes:
         zeros = b"".join(_ZEROS[value_type] for value_type in results)
     except KeyError as unknown:
         raise WasmDecodeError(f"no zero for the result type 0x{unknown.args[0]:02x}") from None
-    return b"\x23" + _leb(global_index) + b"\x04\x40" + zeros + b"\x0f\x0b"
+    return b"\x23" + _leb(global_index) + b"\x04\x40" + before_return + zeros + b"\x0f\x0b"
 
 
 def with_code_edits(data: bytes, edits: dict[int, tuple[int, bytes]],

@@ -214,3 +214,28 @@ end
 garbage = 0_i64
 200_000.times { |i| garbage += Array(Int32).new(250, i).size }
 puts "12: #{garbage} #{GC.stats.heap_size < 100 * 1024 * 1024}"
+
+# 13. a raise from a Crystal callback that C calls (libc's qsort), through the C frames to a rescue in
+# Crystal, and qsort called again afterwards (natively the unwinder walks the C library's unwind
+# tables; on wasm32 qsort gets the early returns like any function a raise can pass). @[Raises]: Crystal
+# assumes a C function does not raise, and calls it without a landing pad, unless told.
+lib LibC
+  @[Raises]
+  fun qsort(base : Void*, count : SizeT, size : SizeT, compare : (Void*, Void*) -> Int32)
+end
+
+numbers = [50, 30, 90, 10, 70, 20]
+compare = ->(a : Void*, b : Void*) do
+  x, y = a.as(Int32*).value, b.as(Int32*).value
+  raise AppError.new("90 compared") if x == 90 || y == 90
+  x <=> y
+end
+begin
+  LibC.qsort(numbers.to_unsafe.as(Void*), LibC::SizeT.new(numbers.size), LibC::SizeT.new(sizeof(Int32)), compare)
+  puts "13: sorted without a raise"
+rescue ex13 : AppError
+  puts "13: #{ex13.message}, #{numbers.sort == [10, 20, 30, 50, 70, 90]}"
+end
+numbers.delete(90)
+LibC.qsort(numbers.to_unsafe.as(Void*), LibC::SizeT.new(numbers.size), LibC::SizeT.new(sizeof(Int32)), compare)
+puts "13: #{numbers}"

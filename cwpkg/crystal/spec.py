@@ -172,6 +172,15 @@ def _source_mentions(example: SpecExample, word: str) -> bool:
     return any(word in line for line in lines[example.line - 1:example.end_line])
 
 
+# The runner's own timing line, which would make a reason differ from run to run (a --report's bytes too).
+RUNNER_TIMING = re.compile(r"^Finished in .*\n?", re.M)
+
+
+def _output_tail(output: str) -> str:
+    """What a reason quotes of an instance's output: its end, without the runner's timing."""
+    return RUNNER_TIMING.sub("", output).strip()[-500:]
+
+
 def classify(result: RunResult, example: SpecExample, crystal_version: str) -> ExampleOutcome:
     output = result.stdout + result.stderr
     if result.timed_out:
@@ -198,11 +207,11 @@ def classify(result: RunResult, example: SpecExample, crystal_version: str) -> E
     summary = re.search(r"(\d+) examples, (\d+) failures, (\d+) errors, (\d+) pending", output)
     if summary is None or summary.group(1) != "1":
         return ExampleOutcome(example, ERROR, f"ended without running the example (exit {result.exit_code}): "
-                                              f"{output.strip()[-500:]}")
+                                              f"{_output_tail(output)}")
     if summary.group(4) == "1":
         return ExampleOutcome(example, PENDING)
     if result.exit_code != 0 or summary.group(2) != "0" or summary.group(3) != "0":
-        return ExampleOutcome(example, ERROR, f"exit {result.exit_code}: {output.strip()[-500:]}")
+        return ExampleOutcome(example, ERROR, f"exit {result.exit_code}: {_output_tail(output)}")
     return ExampleOutcome(example, PASS)
 
 

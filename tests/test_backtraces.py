@@ -1,14 +1,24 @@
-"""What the link decides for backtraces and exceptions without building anything: the names a backtrace
-shows for Crystal's symbols, the early return's encoding, and when a program gets exceptions."""
+"""What the link decides for backtraces and exceptions without building a program: the names a backtrace
+shows for Crystal's symbols, the early return's encoding, when a program gets exceptions, and the
+runtime they need."""
 
 from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from cwpkg.crystal.compile import chooses_no_collector
+from cwpkg.errors import ProgramError
 from cwpkg.link.backtraces import display_name
+from cwpkg.link.exceptions import RUNTIME_SYMBOLS, require_exception_runtime
 from cwpkg.link.program import ProgramOptions
+from cwpkg.toolchain.detect import detect_toolchain
 from cwpkg.wasm import i32_const, return_if_global_set
+
+REPO = Path(__file__).resolve().parents[1]
 
 # Symbols as Crystal 1.6 mangles them (`*Type#method<Arguments>:Result`, class methods with `::`), and
 # what a backtrace shows for each: the method with its type, without arguments or result.
@@ -66,3 +76,31 @@ def test_exceptions_follow_crystal_opts_and_the_command_line(monkeypatch: pytest
     monkeypatch.delenv("CRYSTAL_OPTS")
     assert not ProgramOptions(exceptions=False).exceptions_for("crystal")
     assert not ProgramOptions().exceptions_for("object")  # linked as it was compiled
+
+
+def runtime_archive(work: Path, symbols: list[str]) -> Path:
+    """An archive of one wasm32 object defining `symbols` (functions), as an installed runtime would."""
+    toolchain = detect_toolchain()
+    source, compiled, archive = work / "rt.c", work / "rt.o", work / "libcwpkg_rt.a"
+    source.write_text("".join(f"void {symbol}(void) {{}}\n" for symbol in symbols))
+    subprocess.run([toolchain.clang, "--target=wasm32-wasi", "-c", str(source), "-o", str(compiled)], check=True)
+    subprocess.run([toolchain.ar, "crs", str(archive), str(compiled)], check=True)
+    return archive
+
+
+def test_a_runtime_older_than_the_exceptions_is_named_before_wasm_ld_runs(tmp_path: Path) -> None:
+    """A runtime from before backtraces (all but the trace functions): one error naming what it lacks
+    and the fix; the current set passes."""
+    older = sorted(RUNTIME_SYMBOLS - {"cwpkg_rt_trace_raise", "cwpkg_rt_trace_frame", "cwpkg_rt_frame_name"})
+    with pytest.raises(ProgramError) as refused:
+        require_exception_runtime(runtime_archive(tmp_path, older))
+    assert "cwpkg_rt_frame_name, cwpkg_rt_trace_frame, cwpkg_rt_trace_raise" in refused.value.message
+    assert refused.value.hint.startswith("cwpkg install cwpkg-rt")
+    require_exception_runtime(runtime_archive(tmp_path, sorted(RUNTIME_SYMBOLS)))
+
+
+def test_the_installed_runtime_defines_what_exceptions_need() -> None:
+    """The runtime's own sources (runtime/*.c) define every symbol the link requires of it."""
+    sources = "".join(path.read_text() for path in (REPO / "runtime").glob("*.c"))
+    for symbol in RUNTIME_SYMBOLS:
+        assert re.search(rf"\b{symbol}\(", sources), symbol

@@ -29,6 +29,7 @@ INVOKE_PREFIX = "invoke_"
 PASS_THROUGH_PREFIX = "cwpkg_rt_catch_through_"
 C_TYPES = {"i32": "int", "i64": "long long", "f32": "float", "f64": "double"}
 THROW = "cwpkg_rt_throw"  # runtime/exceptions.c: a raise
+RAISING_GLOBAL = "cwpkg_rt_raising"  # runtime/exceptions.c: the wasm global the early returns read
 TRACE_FRAME = "cwpkg_rt_trace_frame"  # runtime/exceptions.c: the backtraces' recorder (cwpkg.link.backtraces)
 # What a program with exceptions needs of the runtime: the patched standard library raises and names
 # frames through it, the catchers and the link's checks call it. An older installed cwpkg-rt lacks some.

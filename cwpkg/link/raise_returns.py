@@ -26,7 +26,12 @@ from cwpkg.link.asyncify_lists import (
     reachable,
     reversed_graph,
 )
-from cwpkg.link.exceptions import PASS_THROUGH_PREFIX, THROW, TRACE_FRAME
+from cwpkg.link.exceptions import (
+    PASS_THROUGH_PREFIX,
+    RAISING_GLOBAL,
+    THROW,
+    TRACE_FRAME,
+)
 from cwpkg.wasm import (
     CodeModule,
     call_instruction,
@@ -34,8 +39,6 @@ from cwpkg.wasm import (
     i32_const,
     return_if_global_set,
 )
-
-RAISING_GLOBAL = "cwpkg_rt_raising"  # defined by runtime/exceptions.c
 
 
 def may_raise(module: CodeModule, only_called: frozenset[str] = frozenset()) -> set[int]:

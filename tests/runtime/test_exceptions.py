@@ -76,6 +76,19 @@ def test_an_uncaught_exception_ends_the_program_as_natively(tmp_path: Path, gc: 
     assert "Service#start" in wasm_frames
 
 
+def test_a_deep_backtrace_keeps_the_innermost_frames_it_holds(tmp_path: Path, gc: handbuild.Bdwgc,
+                                                             full_sysroot: dict[str, str]) -> None:
+    """A raise 100 frames down: the report as natively, and the 64 innermost frames (the trace buffer
+    of the Crystal patch; the runtime writes no further, or the buffer's neighbours would be overwritten
+    and the report read past it)."""
+    ran = handbuild.execute(linked("deep_backtrace", tmp_path, full_sysroot))
+    expected = native("deep_backtrace")
+    assert (ran.status, ran.trap, ran.stdout) == (expected.returncode, None, expected.stdout)
+    assert ran.stderr.splitlines()[0] == expected.stderr.splitlines()[0]
+    assert backtrace_functions(expected.stderr).count("descend") == 101
+    assert backtrace_functions(ran.stderr) == ["descend"] * 64, ran.stderr[-2000:]
+
+
 def test_exceptions_need_the_collectors_runtime(tmp_path: Path, full_sysroot: dict[str, str]) -> None:
     result = run_cwpkg("link", str(PROGRAMS / "uncaught.cr"), "--exceptions", "-o", str(tmp_path / "x.wasm"),
                        "--", "-Dgc_none", env=full_sysroot)

@@ -6,8 +6,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
 import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 from helpers import REPO, make_tarball, run_cwpkg, snapshot
@@ -185,3 +188,46 @@ def test_report_builds_each_std_spec_file_alone_and_gives_every_non_pass_a_reaso
     missing = run_cwpkg("spec", "--crystal-src", str(source), "--report", str(tmp_path / "none" / "std.md"),
                         env=full_sysroot)
     assert missing.returncode == 2 and f"the directory {tmp_path / 'none'} does not exist" in missing.stderr
+
+
+def test_report_run_interrupted_midway_continues_where_it_stopped(full_sysroot, tmp_path):
+    """A --report run takes hours over Crystal's std spec: interrupted, the same command again skips the
+    files it finished (from its journal in the cache) and writes the same report as one unbroken
+    run; the journal is gone once the report is written, and changed inputs start the run over."""
+    source = tmp_path / "src"
+    tree = {name: REPORT_TREE[name] for name in ("spec/std/broken_spec.cr", "spec/std/compares_spec.cr")}
+    for name, content in tree.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text(content)
+    report = tmp_path / "std.md"
+    command = [sys.executable, "-m", "cwpkg", "spec", "--crystal-src", str(source), "--report", str(report)]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CWPKG_")} | full_sysroot
+    journals = Path(full_sysroot["CWPKG_CACHE"]) / "spec-reports"
+    with subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True) as first:
+        for line in first.stderr:
+            if line.startswith("[2/2]"):  # broken_spec.cr's row is in the journal
+                first.send_signal(signal.SIGINT)  # Ctrl-C
+                break
+        assert first.wait(timeout=60) == 130
+    assert not report.exists() and len(list(journals.iterdir())) == 1
+
+    resumed = run_cwpkg("spec", "--crystal-src", str(source), "--report", str(report), env=full_sysroot)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "continuing an interrupted run: 1 of 2 files done" in resumed.stderr
+    assert "[1/2]" not in resumed.stderr and "[2/2] spec/std/compares_spec.cr" in resumed.stderr
+    rows = _report_rows(report.read_text())
+    assert rows["spec/std/broken_spec.cr"][0].startswith("does not compile: undefined local variable")
+    assert rows["spec/std/compares_spec.cr"][:2] == ["ok", str(_examples_in([source / "spec/std/compares_spec.cr"]))]
+    assert not journals.exists()
+
+    # interrupted again, then a spec file changed: nothing of the old journal is used
+    with subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True) as again:
+        for line in again.stderr:
+            if line.startswith("[2/2]"):
+                again.send_signal(signal.SIGINT)
+                break
+        again.wait(timeout=60)
+    (source / "spec/std/broken_spec.cr").write_text(REPORT_TREE["spec/std/adds_spec.cr"])
+    fresh = run_cwpkg("spec", "--crystal-src", str(source), "--report", str(report), env=full_sysroot)
+    assert fresh.returncode == 0 and "continuing" not in fresh.stderr and "[1/2]" in fresh.stderr
+    assert _report_rows(report.read_text())["spec/std/broken_spec.cr"][0] == "ok"

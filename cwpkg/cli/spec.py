@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import cwpkg
 from cwpkg.cli.context import Context
 from cwpkg.crystal import (
     CrystalCompiler,
@@ -16,6 +17,7 @@ from cwpkg.crystal import (
     ReportPaths,
     SpecExample,
     SpecFileRun,
+    SpecJournal,
     build_failure,
     compat_stdlib,
     find_crystal,
@@ -28,6 +30,7 @@ from cwpkg.crystal import (
     run_together,
     spec_totals,
     std_spec_files,
+    tree_identity,
     write_driver,
 )
 from cwpkg.errors import ProgramError, UsageError
@@ -123,16 +126,41 @@ def _run_file_alone(context: Context, file: Path, run_dir: Path, version: str) -
         return SpecFileRun(file, tuple(_run_examples(context, built, examples, run_dir, version)))
 
 
+def _report_journal(context: Context, report: Path, files: list[Path], paths: ReportPaths,
+                    compiler: CrystalCompiler) -> SpecJournal:
+    """The journal of this --report run: named by every input its results depend on."""
+    options = context.program_options()
+    installed = {name: manifest.identity or manifest.archive_sha256
+                 for name, manifest in context.sysroot.installed().items()}
+    return SpecJournal(cache_dir(), {
+        "report": str(report), "tree": str(paths.tree), "specs": tree_identity(paths.tree / "spec"),
+        "files": [str(file) for file in files],
+        "crystal": [compiler.version, compiler.executable], "stdlib": str(paths.stdlib),
+        "release": options.release, "flags": list(options.flags), "exceptions": options.exceptions_for("crystal"),
+        "timeout": context.options.timeout, "installed": installed,
+        "cwpkg": tree_identity(Path(cwpkg.__file__).parent)})
+
+
 def _write_report(context: Context, report: Path, files: list[Path], run_dir: Path, compiler: CrystalCompiler) -> None:
     """--report: each spec file built and run alone, one after the other (a build takes the cores),
-    and the table of what each did written to `report`."""
+    and the table of what each did written to `report`. Each finished file goes into a journal, so
+    that an interrupted run, started again, continues where it stopped."""
     paths = ReportPaths(run_dir, compat_stdlib(compiler, context.recipe_root, cache_dir()).path)
+    journal = _report_journal(context, report, files, paths, compiler)
+    finished = journal.finished(files)
+    if finished:
+        context.say(f"continuing an interrupted run: {len(finished)} of {len(files)} files done ({journal.path})")
     runs = []
     for number, file in enumerate(files, 1):
+        if file in finished:
+            runs.append(finished[file])
+            continue
         context.say(f"[{number}/{len(files)}] {paths.file(file)}")
         runs.append(_run_file_alone(context, file, run_dir, compiler.version))
+        journal.record(runs[-1])
     exceptions = context.program_options().exceptions_for("crystal")
     write_text_atomically(report, render_spec_table(runs, paths, compiler.version, exceptions))
+    journal.discard()
     print(f"wrote {report}: {spec_totals(runs)}")
 
 

@@ -32,6 +32,8 @@ OFFERS = {
     "run_together": "spec",
     "std_spec_files": "spec",
     "write_driver": "spec",
+    "SpecJournal": "spec_journal",
+    "tree_identity": "spec_journal",
     "ReportPaths": "spec_table",
     "SpecFileRun": "spec_table",
     "build_failure": "spec_table",

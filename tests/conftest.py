@@ -42,11 +42,16 @@ def pytest_collection_modifyitems(config, items) -> None:
 def full_sysroot(tmp_path_factory, request) -> dict[str, str]:
     """Every recipe built once from real downloads into a fresh cache and sysroot (slow tests share it).
 
+    For a developer's quicker runs, CWPKG_TEST_SYSROOT and CWPKG_TEST_CACHE name a sysroot that
+    `cwpkg install --all` built, and its cache, to use instead (CI builds its own).
+
     The build trees are kept, and when test_upstream_suites.py is among the tests to run, its
     `cwpkg test --all` starts in them at once, in the background: most of its time is one wasm
     program after another, while the other tests mostly wait for the Crystal compiler or one wasm
     program of their own, so both take turns on the cores instead of one waiting for the other.
     """
+    if os.environ.get("CWPKG_TEST_SYSROOT"):  # a developer's: a sysroot built by install --all, and its cache
+        return {"CWPKG_SYSROOT": os.environ["CWPKG_TEST_SYSROOT"], "CWPKG_CACHE": os.environ["CWPKG_TEST_CACHE"]}
     base = tmp_path_factory.mktemp("full")
     env = {"CWPKG_CACHE": str(base / "cache"), "CWPKG_SYSROOT": str(base / "sysroot")}
     result = run_cwpkg("install", "--all", "--quiet", "--keep-build-trees", env=env, timeout=3600)

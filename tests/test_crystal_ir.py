@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cwpkg.crystal.ir import only_called
+from pathlib import Path
+
+from cwpkg.crystal.ir import defined_funs, only_called, without_exports
 
 # The shapes Crystal 1.6 writes (crystal build --emit llvm-ir): quoted names with \XX escapes, invokes,
 # a proc's function taken through a bitcast, a callback stored in a global, a plain declaration.
@@ -46,3 +48,41 @@ declare void @GC_set_start_callback(%Nil ()*)
 
 def test_only_the_functions_never_referenced_but_as_callees_count():
     assert only_called(IR) == {"__crystal_main", "*puts<String>:Nil", "*raise<IndexError>:NoReturn"}
+
+
+PLUGIN_IR = rb'''
+define i32 @add(i32 %a, i32 %b) #44 !dbg !20 {
+  ret i32 0
+}
+define i32 @main(i32 %argc, i8** %argv) #37 !dbg !21 {
+  ret i32 0
+}
+define i8* @__crystal_once_init() #0 !dbg !22 {
+  ret i8* null
+}
+define internal fastcc void @"*puts<String>:Nil"(i8* %s) unnamed_addr !dbg !23 {
+  ret void
+}
+attributes #44 = { uwtable "wasm-export-name"="add" }
+attributes #37 = { uwtable "wasm-export-name"="main" }
+!4 = !DIFile(filename: "??", directory: ".")
+!5 = !DIFile(filename: "plugin.cr", directory: "/home/ada/plugin")
+!6 = !DIFile(filename: "main.cr", directory: "/usr/lib/crystal/crystal")
+!20 = distinct !DISubprogram(name: "add", linkageName: "add", scope: !5, file: !5, line: 1, type: !7)
+!21 = distinct !DISubprogram(name: "main", linkageName: "main", scope: !6, file: !6, line: 1, type: !7)
+!22 = distinct !DISubprogram(name: "__crystal_once_init", scope: !4, file: !4, line: 1, type: !7)
+!23 = distinct !DISubprogram(name: "puts", scope: !5, file: !5, line: 2, type: !7)
+'''
+
+
+def test_a_plugins_funs_are_the_ones_defined_outside_the_standard_library():
+    """The funs `cwpkg link --reactor` exports by default: C-named, from the program's own files (not
+    the standard library's, not the compiler's own "??"); a Crystal method is not one."""
+    assert defined_funs(PLUGIN_IR, [Path("/usr/lib/crystal")]) == ["add"]
+    assert defined_funs(PLUGIN_IR, [Path("/home/ada"), Path("/usr/lib/crystal")]) == []
+
+
+def test_a_plugins_ir_loses_the_exports_crystal_gives_every_fun():
+    stripped = without_exports(PLUGIN_IR)
+    assert b"wasm-export-name" not in stripped
+    assert stripped.count(b"\n") == PLUGIN_IR.count(b"\n") and b"attributes #44 = { uwtable }" in stripped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import stat
+import subprocess
 import textwrap
 
 import pytest
@@ -82,6 +83,26 @@ def test_bad_link_options_are_usage_errors(isolated, tmp_path):
     assert result.returncode == 2 and "must be at least 64K" in result.stderr
     same = run_cwpkg("link", str(source), "-o", str(source), env=isolated)
     assert same.returncode == 2 and "would overwrite the input" in same.stderr
+
+
+def test_bad_plugin_options_are_usage_errors_before_anything_is_compiled(isolated, tmp_path):
+    """--reactor and --export: refused before the compiler runs, nothing written."""
+    source = tmp_path / "app.cr"
+    source.write_text("fun add(a : Int32, b : Int32) : Int32\n  a + b\nend\n")
+    (tmp_path / "app.c").write_text("int add(int a, int b) { return a + b; }\n")
+    subprocess.run(["clang-19", "--target=wasm32-wasi", "-c", str(tmp_path / "app.c"), "-o", str(tmp_path / "app.o")],
+                   check=True)
+    for args, message in [(["--export", "add"], "--export names a plugin's exported funs"),
+                          (["--reactor", "--no-exceptions"], "leave out --no-exceptions and -Dgc_none"),
+                          (["--reactor", "--", "-Dgc_none"], "leave out --no-exceptions and -Dgc_none"),
+                          (["--reactor", "--export", "add-one"], "--export add-one: not the name of a Crystal fun"),
+                          (["--reactor", "--export", "_initialize"], "the plugin defines _initialize itself"),
+                          (["--reactor", "--run"], "a plugin (--reactor) has none")]:
+        result = run_cwpkg("link", str(source), *args, env=isolated)
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+    on_object = run_cwpkg("link", str(tmp_path / "app.o"), "--reactor", env=isolated)
+    assert on_object.returncode == 2 and "--reactor makes a plugin of a Crystal program" in on_object.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["app.c", "app.cr", "app.o"]
 
 
 def test_run_refuses_what_is_not_a_linked_module(isolated, tmp_path):

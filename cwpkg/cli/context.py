@@ -82,7 +82,9 @@ class Context:
 
         return ProgramOptions(link=link or LinkOptions(), release=self.options.release,
                               flags=tuple(self.options.passthrough), install_missing=not self.options.no_install,
-                              exceptions=getattr(self.options, "exceptions", None))
+                              exceptions=getattr(self.options, "exceptions", None),
+                              reactor=getattr(self.options, "reactor", False),
+                              exports=tuple(getattr(self.options, "export", ())))
 
     def downloader(self) -> Downloader:
         from cwpkg.sources import Downloader

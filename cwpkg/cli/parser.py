@@ -99,6 +99,13 @@ def add_program_commands(command: Adder) -> None:
                       help="Crystal: raise returns to rescue and ensure through the collector's runtime, as "
                            "natively (the default, unless -Dgc_none); --no-exceptions: a raise ends the "
                            "program, as in upstream Crystal, and the link is faster")
+    link.add_argument("--reactor", action="store_true",
+                      help="make a plugin: a WASI reactor module whose exported funs a host calls after "
+                           "_initialize, each inside cwpkg's runtime (an escaping exception is the call's "
+                           "error, read with cwpkg_error); exports cwpkg_alloc and cwpkg_free for the host")
+    link.add_argument("--export", action="append", default=[], metavar="NAME",
+                      help="with --reactor: export this fun (repeatable; default: every fun the program "
+                           "defines itself)")
     link.add_argument("--run", action="store_true",
                       help="then run it under wasmtime (with the current directory, unless --dir says otherwise)")
     add_run_options(link)
@@ -108,7 +115,12 @@ def add_program_commands(command: Adder) -> None:
 
     run = command("run", "run a WebAssembly (WASI) module under wasmtime; its exit status becomes cwpkg's")
     run.add_argument("module", metavar="APP.wasm")
-    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the program's arguments")
+    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
+                     help="the program's arguments; or --invoke NAME and the function's arguments")
+    run.add_argument("--invoke", metavar="NAME",
+                     help="call the module's exported function NAME (after _initialize, for a plugin from "
+                          "`cwpkg link --reactor`) with ARGS (integers, floats) and print its result; "
+                          "`cwpkg run APP.wasm --invoke NAME ARGS` works too")
     add_run_options(run)
     run.set_defaults(handler="program:cmd_run")
 

@@ -34,7 +34,7 @@ from cwpkg.crystal import (
     write_driver,
 )
 from cwpkg.errors import ProgramError, UsageError
-from cwpkg.fs import write_text_atomically
+from cwpkg.fs import value_sha256, write_text_atomically
 from cwpkg.link import build_module
 from cwpkg.names import SHA256_RE
 from cwpkg.places import cache_dir
@@ -130,15 +130,19 @@ def _report_journal(context: Context, report: Path, files: list[Path], paths: Re
                     compiler: CrystalCompiler) -> SpecJournal:
     """The journal of this --report run: named by every input its results depend on."""
     options = context.program_options()
-    installed = {name: manifest.identity or manifest.archive_sha256
-                 for name, manifest in context.sysroot.installed().items()}
     return SpecJournal(cache_dir(), {
         "report": str(report), "tree": str(paths.tree), "specs": tree_identity(paths.tree / "spec"),
         "files": [str(file) for file in files],
         "crystal": [compiler.version, compiler.executable], "stdlib": str(paths.stdlib),
         "release": options.release, "flags": list(options.flags), "exceptions": options.exceptions_for("crystal"),
-        "timeout": context.options.timeout, "installed": installed,
+        "timeout": context.options.timeout,
         "cwpkg": tree_identity(Path(cwpkg.__file__).parent)})
+
+
+def _installed_state(context: Context) -> str:
+    """The sysroot's installed packages, each by its build's identity: what a spec file's build used."""
+    return value_sha256({name: manifest.identity or manifest.archive_sha256
+                         for name, manifest in context.sysroot.installed().items()})
 
 
 def _write_report(context: Context, report: Path, files: list[Path], run_dir: Path, compiler: CrystalCompiler) -> None:
@@ -147,7 +151,7 @@ def _write_report(context: Context, report: Path, files: list[Path], run_dir: Pa
     that an interrupted run, started again, continues where it stopped."""
     paths = ReportPaths(run_dir, compat_stdlib(compiler, context.recipe_root, cache_dir()).path)
     journal = _report_journal(context, report, files, paths, compiler)
-    finished = journal.finished(files)
+    finished = journal.finished(files, _installed_state(context))
     if finished:
         context.say(f"continuing an interrupted run: {len(finished)} of {len(files)} files done ({journal.path})")
     runs = []
@@ -157,7 +161,7 @@ def _write_report(context: Context, report: Path, files: list[Path], run_dir: Pa
             continue
         context.say(f"[{number}/{len(files)}] {paths.file(file)}")
         runs.append(_run_file_alone(context, file, run_dir, compiler.version))
-        journal.record(runs[-1])
+        journal.record(runs[-1], _installed_state(context))
     exceptions = context.program_options().exceptions_for("crystal")
     write_text_atomically(report, render_spec_table(runs, paths, compiler.version, exceptions))
     journal.discard()

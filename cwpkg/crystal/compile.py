@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from cwpkg.crystal.compat import CompatStdlib
 from cwpkg.crystal.compiler import CrystalCompiler
-from cwpkg.crystal.ir import only_called
+from cwpkg.crystal.ir import defined_funs, only_called, without_exports
 from cwpkg.errors import ProgramError, UsageError
 from cwpkg.sysroot import Sysroot
 from cwpkg.wasm import LinkLine, is_linked_program, is_wasm, parse_link_line
@@ -27,6 +27,8 @@ RUNTIME_FLAG = "-Dcwpkg_runtime"
 # program is then compiled again from its LLVM IR with exceptions lowered the Emscripten way.
 EXCEPTIONS_FLAG = "-Dcwpkg_exceptions"
 LOWER_EXCEPTIONS = ["-mllvm", "-enable-emscripten-cxx-exceptions"]
+# Makes the program a WASI reactor, a plugin (patches/crystal/1.6.0/wasm32-reactor.patch, cwpkg.link.reactor).
+REACTOR_FLAG = "-Dcwpkg_reactor"
 
 
 def chooses_no_collector(flags: Sequence[str]) -> bool:
@@ -71,17 +73,20 @@ class CrystalCompilation:
     """`crystal build --cross-compile` of one program, running while the caller prepares the link.
 
     With `exceptions`, crystal also writes the program's LLVM IR, which `lower_exceptions` compiles
-    again into the object the link line names."""
+    again into the object the link line names. With `reactor`, the program is a plugin (REACTOR_FLAG)."""
 
     def __init__(self, compiler: CrystalCompiler, stdlib: CompatStdlib, source: Path, workdir: Path,
-                 sysroot: Sysroot, release: bool, flags: list[str], exceptions: bool = False) -> None:
+                 sysroot: Sysroot, release: bool, flags: list[str], exceptions: bool = False,
+                 reactor: bool = False) -> None:
         # In the caller's directory, as `crystal build` would run: CRYSTAL_PATH's relative `lib` entry
         # (where shards installs dependencies) is looked up there, not beside the source. Crystal writes
         # the IR to its working directory, so a compilation that emits it runs in `workdir`, with the
         # relative entries of CRYSTAL_PATH made absolute.
         self.compiler, self.source, self.directory = compiler, source, workdir if exceptions else Path.cwd()
         self.release, self.ir = release, workdir / f"{source.stem}.ll" if exceptions else None
+        self.stdlib_paths, self.reactor = [stdlib.path, compiler.stdlib], reactor
         emit = ["--emit", "llvm-ir", EXCEPTIONS_FLAG] if exceptions else []
+        emit += [REACTOR_FLAG] if reactor else []
         argv = [compiler.executable, "build", "--cross-compile", "--no-color", "--target", CRYSTAL_TARGET,
                 str(source.resolve()), "-o", str(workdir / "program"), *(["--release"] if release else []), *flags,
                 *emit]
@@ -107,8 +112,11 @@ class CrystalCompilation:
     def lower_exceptions(self, toolchain: Toolchain, sysroot: Sysroot, line: LinkLine) -> LinkLine:
         """Compiles the IR again, its exceptions lowered to invoke_SIG calls (runtime/exceptions.c), into
         the object crystal wrote (the link line's first); the link line with the functions the IR only
-        calls (LinkLine.only_called)."""
+        calls (LinkLine.only_called). A plugin's IR first loses the exports Crystal gives every fun:
+        the link exports what a host may call, each call inside the runtime (cwpkg.link.reactor)."""
         assert self.ir is not None, "the compilation emitted no IR"
+        if self.reactor:
+            self.ir.write_bytes(without_exports(self.ir.read_bytes()))
         argv = [*toolchain.compiler(sysroot.root), "-c", str(self.ir), "-o", line.objects[0],
                 "-O2" if self.release else "-O1", "-Wno-override-module", *LOWER_EXCEPTIONS]
         result = subprocess.run(argv, capture_output=True, text=True)
@@ -117,6 +125,11 @@ class CrystalCompilation:
                                f"{(result.stderr or result.stdout).strip()[-4000:]}",
                                hint="link with --no-exceptions, and report the program")
         return replace(line, only_called=only_called(self.ir.read_bytes()))
+
+    def defined_funs(self) -> list[str]:
+        """The funs the program defines outside the standard library (cwpkg.crystal.ir.defined_funs)."""
+        assert self.ir is not None, "the compilation emitted no IR"
+        return defined_funs(self.ir.read_bytes(), self.stdlib_paths)
 
     def stop(self) -> None:
         """Ends a compilation whose result is no longer wanted (the link failed before it finished)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 # A global's name in LLVM's textual IR: @name or @"quoted name" (with \XX escapes, on one line: an `@"`
 # inside a metadata string must not swallow what follows); and whether a `(` follows it, which makes
@@ -38,3 +39,36 @@ def only_called(ir: bytes) -> frozenset[str]:
         if not match.group(3):
             referenced.add(_ir_name(match))
     return frozenset(defined - referenced)
+
+
+# A definition with its debug information (`define ... @name(...) ... !dbg !N {`), a subprogram's file
+# (`!N = distinct !DISubprogram(... file: !F, ...)`) and a file's path (`!F = !DIFile(filename: ...,
+# directory: ...)`).
+_IR_DEBUG_DEFINITION = re.compile(rb'^define\b[^@\n]*@([A-Za-z_][A-Za-z0-9_]*)\(.*!dbg !(\d+) \{$', re.MULTILINE)
+_IR_SUBPROGRAM_FILE = re.compile(rb'^!(\d+) = distinct !DISubprogram\(.*?\bfile: !(\d+)', re.MULTILINE)
+_IR_FILE = re.compile(rb'^!(\d+) = !DIFile\(filename: "((?:[^"\\]|\\.)*)", directory: "((?:[^"\\]|\\.)*)"\)',
+                      re.MULTILINE)
+
+
+def defined_funs(ir: bytes, outside: list[Path]) -> list[str]:
+    """The funs (C-named functions) that a Crystal program's IR defines from source files outside the
+    `outside` directories (the standard library), in definition order: the program's own `fun`s. A
+    program compiled without debug information (--no-debug) has none that can be told apart."""
+    files = {number: Path(directory.decode("utf-8", "replace"), filename.decode("utf-8", "replace"))
+             for number, filename, directory in _IR_FILE.findall(ir)}
+    subprograms = dict(_IR_SUBPROGRAM_FILE.findall(ir))
+    found = []
+    for name, subprogram in _IR_DEBUG_DEFINITION.findall(ir):
+        path = files.get(subprograms.get(subprogram, b""))
+        if path is not None and path.is_absolute() and not any(path.is_relative_to(root) for root in outside):
+            found.append(name.decode())
+    return found
+
+
+# The attribute Crystal gives every fun it defines on wasm32: export it under its name.
+_IR_EXPORT_ATTRIBUTE = re.compile(rb' "wasm-export-name"="(?:[^"\\]|\\.)*"')
+
+
+def without_exports(ir: bytes) -> bytes:
+    """The IR with no function exported by attribute (Crystal exports every fun on wasm32)."""
+    return _IR_EXPORT_ATTRIBUTE.sub(b"", ir)

@@ -2,11 +2,12 @@
 command run again continues where it stopped (a run over Crystal's whole std spec takes hours).
 
 The journal is named by everything the results depend on: the report's path, the source tree and its
-spec files, the compiler and its patched standard library, how programs are built, the sysroot's
-installed packages and cwpkg's own code. Any of them changed, the journal does not match and the run
-starts over. A line per finished file, appended and flushed; a torn last line (the run was killed
-while writing it) is dropped, and its file runs again. The journal is removed once the report is
-written.
+spec files, the compiler and its patched standard library, how programs are built and cwpkg's own
+code; any of them changed, the run starts over. A line per finished file, appended, with the state
+of the sysroot's installed packages after it ran: a run installs the libraries its specs need as it
+goes, so only the lines of the state the sysroot is in now are taken again. A torn last line (the run
+was killed while writing it) is dropped, and its file runs again. The journal is removed once the
+report is written.
 """
 
 from __future__ import annotations
@@ -36,21 +37,23 @@ class SpecJournal:
     def __init__(self, cache: Path, inputs: dict[str, Any]) -> None:
         self.path = cache / JOURNAL_DIR / f"{value_sha256(inputs)[:24]}.jsonl"
 
-    def finished(self, files: Iterable[Path]) -> dict[Path, SpecFileRun]:
-        """The runs recorded for `files` by an earlier, interrupted run of the same command."""
+    def finished(self, files: Iterable[Path], installed: str) -> dict[Path, SpecFileRun]:
+        """The runs recorded for `files` by an earlier, interrupted run of the same command, with the
+        sysroot's packages as they are now (`installed`)."""
         wanted = set(files)
         runs: dict[Path, SpecFileRun] = {}
         if not self.path.is_file():
             return runs
         for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
-            run = _run_from_line(line)
+            run = _run_from_line(line, installed)
             if run is not None and run.path in wanted:
                 runs[run.path] = run
         return runs
 
-    def record(self, run: SpecFileRun) -> None:
+    def record(self, run: SpecFileRun, installed: str) -> None:
+        """`run`, done with the sysroot's packages in the state `installed`."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"path": str(run.path), "failure": run.failure,
+        line = json.dumps({"path": str(run.path), "failure": run.failure, "installed": installed,
                            "outcomes": [asdict(outcome) for outcome in run.outcomes]}, sort_keys=True)
         with open(self.path, "a", encoding="utf-8") as journal:
             journal.write(line + "\n")
@@ -63,10 +66,13 @@ class SpecJournal:
             pass
 
 
-def _run_from_line(line: str) -> SpecFileRun | None:
-    """A journal line's run, or None for a line that is not one (torn by a kill)."""
+def _run_from_line(line: str, installed: str) -> SpecFileRun | None:
+    """A journal line's run, or None for a line that is not one (torn by a kill), or one done with
+    other packages installed."""
     try:
         document = json.loads(line)
+        if document["installed"] != installed:
+            return None
         outcomes = tuple(ExampleOutcome(SpecExample(**outcome["example"]), outcome["status"], outcome["detail"])
                          for outcome in document["outcomes"])
         return SpecFileRun(Path(document["path"]), outcomes, document["failure"])

@@ -17,12 +17,14 @@ from pathlib import Path
 from cwpkg.link.exceptions import THROW
 from cwpkg.link.generated import compile_generated
 from cwpkg.link.raise_returns import may_raise
+from cwpkg.link.reactor import THUNK_PREFIX
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import Toolchain
 from cwpkg.wasm import CodeModule
 
-# The raise itself, which native Crystal leaves out of a backtrace too (raise.cr skips its own frames).
-RAISE_MACHINERY = ("__crystal_raise", "*raise<", "*raise_without_backtrace<")
+# The raise itself, which native Crystal leaves out of a backtrace too (raise.cr skips its own frames),
+# and the plugin's thunks, which the link adds between a host's call and the fun it calls.
+NOT_SHOWN = ("__crystal_raise", "*raise<", "*raise_without_backtrace<", THUNK_PREFIX)
 
 
 # The methods whose name starts with "<", which is also where a Crystal symbol's arguments start.
@@ -32,7 +34,7 @@ LESS_THAN_OPERATORS = ("<=>", "<<", "<=", "<")
 def frame_symbols(module: CodeModule, only_called: frozenset[str] = frozenset()) -> list[str]:
     """The symbols of the functions a raise can return through, in the order that numbers them."""
     names = {module.name(index) for index in may_raise(module, only_called)}
-    return sorted(name for name in names if name != THROW and not name.startswith(RAISE_MACHINERY))
+    return sorted(name for name in names if name != THROW and not name.startswith(NOT_SHOWN))
 
 
 def display_name(symbol: str) -> str:

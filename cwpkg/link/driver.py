@@ -23,6 +23,7 @@ from cwpkg.link.exceptions import (
     require_exception_runtime,
 )
 from cwpkg.link.generated import compile_generated
+from cwpkg.link.reactor import PROGRAM_EXPORTS, compile_wrappers, export_types
 from cwpkg.link.runtime import (
     FIBER_STACK_SYMBOL,
     GC_LIBRARY,
@@ -40,7 +41,14 @@ from cwpkg.toolchain import (
     run_wasm_opt,
     wasm_opt_arguments,
 )
-from cwpkg.wasm import STACK_SIZE, LinkLine, defined_symbols, imports, read_code_module
+from cwpkg.wasm import (
+    STACK_SIZE,
+    LinkLine,
+    defined_symbols,
+    imports,
+    object_function_types,
+    read_code_module,
+)
 
 if TYPE_CHECKING:  # the link driver starts the compiler before it reads recipes (see link/program.py)
     from cwpkg.recipes import Recipe, RecipeBook
@@ -56,6 +64,7 @@ class LinkOptions:
     strip: bool = False
     stack_size: int = STACK_SIZE
     fiber_stack_size: int | None = None  # with the runtime: each fiber's stack (None: the runtime's default)
+    reactor: tuple[str, ...] | None = None  # a plugin exporting these funs (cwpkg.link.reactor); None: a command
 
 
 @dataclass
@@ -149,10 +158,13 @@ def object_symbols(path: Path) -> set[str]:
 def wasm_ld_arguments(toolchain: Toolchain, sysroot: Sysroot, line: LinkLine, plan: LibraryPlan, output: Path,
                       options: LinkOptions, defines_start: bool) -> list[str]:
     """wasm-ld's command line; `defines_start`: the objects define the WASI entry point `_start` (Crystal
-    does), else it comes from crt1-command.o (a C program's)."""
+    does), else it comes from crt1-command.o (a C program's). A reactor has no entry point: the host
+    calls `_initialize`, then its exports."""
     libdir = sysroot.lib_dir
     argv = [toolchain.wasm_ld]
-    if not defines_start:
+    if options.reactor is not None:
+        argv += ["--no-entry", *(f"--export={name}" for name in PROGRAM_EXPORTS)]
+    elif not defines_start:
         argv.append(str(libdir / "crt1-command.o"))
     argv += [*line.objects, "-o", str(output), "-L", str(libdir)]
     argv += [f"-L{directory}" for directory in line.library_dirs]
@@ -202,6 +214,11 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
             require_exception_runtime(runtime_archive(sysroot))
             line = replace(line, objects=[*line.objects, str(compile_catchers(toolchain, sysroot, invokes,
                                                                               Path(scratch)))])
+        if options.reactor is not None:
+            program = Path(line.objects[0])  # the program's own object: its funs' types
+            wrappers = compile_wrappers(toolchain, sysroot, export_types(options.reactor, object_function_types(program)),
+                                        output.name, Path(scratch))
+            line = replace(line, objects=[*line.objects, str(wrappers)])
         _wasm_ld(wasm_ld_arguments(toolchain, sysroot, line, plan, linked, options, "_start" in defined), say)
         frames: list[str] = []
         if invokes:  # again, with the names of the functions a backtrace can show (cwpkg.link.backtraces)

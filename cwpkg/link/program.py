@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
@@ -30,6 +30,7 @@ from cwpkg.link.driver import (
     plan_libraries,
     require_installed,
 )
+from cwpkg.link.reactor import check_export_names
 from cwpkg.places import cache_dir
 from cwpkg.sysroot import Sysroot
 from cwpkg.wasm import parse_link_arguments
@@ -61,6 +62,8 @@ class ProgramOptions:
     # Crystal: raise returns to rescue through the runtime (runtime/exceptions.c); None: if the program
     # has the runtime (a Crystal source not built with -Dgc_none)
     exceptions: bool | None = None
+    reactor: bool = False  # a plugin (cwpkg.link.reactor) rather than a command
+    exports: tuple[str, ...] = ()  # the plugin's exported funs; none named: every fun of the program's own
 
     def exceptions_for(self, kind: str) -> bool:
         """Whether a program of `kind` (program_kind) is compiled with exceptions."""
@@ -80,9 +83,11 @@ def build_module(resources: ProgramResources, source: Path, output: Path, option
                                                      "-enable-emscripten-cxx-exceptions gets its catchers anyway")
     if output.resolve() == source.resolve():
         raise UsageError(f"-o {output} would overwrite the input", hint="choose another output name")
+    exceptions = options.exceptions_for(kind)
+    _check_reactor(source, kind, options, exceptions)
     sysroot = resources.sysroot
+    link = options.link
     with tempfile.TemporaryDirectory(prefix="cwpkg-link-") as work:
-        exceptions = options.exceptions_for(kind)
         compilation = _start_compilation(resources, source, Path(work), options, exceptions) if kind == "crystal" else None
         try:
             toolchain, book = resources.toolchain, resources.book
@@ -90,6 +95,8 @@ def build_module(resources: ProgramResources, source: Path, output: Path, option
                     else parse_link_arguments([str(source.resolve()), *options.flags]))
             if compilation and exceptions:
                 line = compilation.lower_exceptions(toolchain, sysroot, line)
+            if compilation and options.reactor:
+                link = replace(link, reactor=_plugin_exports(source, options.exports, compilation.defined_funs()))
         finally:
             if compilation:
                 compilation.stop()
@@ -99,7 +106,41 @@ def build_module(resources: ProgramResources, source: Path, output: Path, option
         else:
             require_installed(plan, sysroot)  # before the lock, which would create the sysroot
         with sysroot.locked(resources.say, shared=True):
-            return link_program(toolchain, sysroot, book, line, output, options.link, resources.say)
+            return link_program(toolchain, sysroot, book, line, output, link, resources.say)
+
+
+def _check_reactor(source: Path, kind: str, options: ProgramOptions, exceptions: bool) -> None:
+    """--reactor and --export: a Crystal program, with the runtime's exceptions, valid names."""
+    if options.exports and not options.reactor:
+        raise UsageError("--export names a plugin's exported funs", hint="add --reactor")
+    if not options.reactor:
+        return
+    if kind != "crystal":
+        raise UsageError(f"{source}: --reactor makes a plugin of a Crystal program, not of an object",
+                         hint="give the program's .cr file")
+    if not exceptions:
+        raise UsageError("a plugin (--reactor) runs each exported call under cwpkg's runtime, which catches "
+                         "what the call raises; --no-exceptions and -Dgc_none leave that out",
+                         hint="leave out --no-exceptions and -Dgc_none")
+    check_export_names(options.exports)
+
+
+def _plugin_exports(source: Path, named: tuple[str, ...], defined: list[str]) -> tuple[str, ...]:
+    """The funs a plugin exports: those --export names, which the program must define, else every fun
+    the program defines itself."""
+    for name in named:
+        if name not in defined:
+            raise UsageError(f"--export {name}: {source} defines no fun {name}"
+                             + (f" (it defines: {', '.join(defined)})" if defined else ""),
+                             hint="name a top-level `fun` of the program; a `def` cannot be exported")
+    if named:
+        return tuple(dict.fromkeys(named))
+    if not defined:
+        raise UsageError(f"{source} defines no fun for a plugin to export",
+                         hint="define a top-level `fun` (such as `fun add(a : Int32, b : Int32) : Int32`); "
+                              "with --no-debug, cwpkg cannot tell the program's funs from the standard "
+                              "library's: name them with --export NAME")
+    return tuple(defined)
 
 
 def _start_compilation(resources: ProgramResources, source: Path, work: Path,
@@ -109,4 +150,4 @@ def _start_compilation(resources: ProgramResources, source: Path, work: Path,
     patches = ", ".join(patch.name for patch in stdlib.patches) or "none"
     resources.say(f"crystal {compiler.version} ({compiler.executable}); compat patches: {patches}")
     return CrystalCompilation(compiler, stdlib, source, work, resources.sysroot, options.release, list(options.flags),
-                              exceptions)
+                              exceptions, options.reactor)

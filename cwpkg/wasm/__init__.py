@@ -36,6 +36,7 @@ OFFERS = {
     "is_linked_program": "module",
     "is_wasm": "module",
     "object_function_types": "module",
+    "Invocation": "runner",
     "RunResult": "runner",
     "run_module": "runner",
 }

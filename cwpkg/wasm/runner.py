@@ -1,4 +1,5 @@
-"""Runs a WebAssembly (WASI preview 1) command module under wasmtime, through its Python package."""
+"""Runs a WebAssembly (WASI preview 1) command module under wasmtime, through its Python package, or
+calls an exported function of a module (a plugin, from `cwpkg link --reactor`)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,20 @@ HOST_STACK_MARGIN = 8 << 20  # the thread's stack beyond the engine's: the host 
 _THREAD_STACK_LOCK = threading.Lock()  # threading.stack_size is one setting for the whole process
 
 
+# A plugin's exports (cwpkg.link.reactor): WASI's initialization, and the exception that ended a call.
+INITIALIZE, ERROR_EXPORT = "_initialize", "cwpkg_error"
+ERROR_TEXT_LIMIT = 1 << 16  # bytes of an error's text read from the module's memory
+VALUE_TYPES = {"i32": (int, 32), "i64": (int, 64), "f32": (float, 0), "f64": (float, 0)}
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """An exported function to call instead of `_start`, with its arguments as the command line gave them."""
+
+    name: str
+    args: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class RunResult:
     exit_code: int
@@ -36,6 +51,8 @@ class RunResult:
     stderr: str
     trap: str | None  # set when the module trapped (unreachable, out-of-bounds access, ...) or timed out
     timed_out: bool = False
+    results: tuple[int | float, ...] = ()  # an invocation's results
+    error: str | None = None  # what a plugin's cwpkg_error said after an invocation (an exception it raised)
 
 
 def host_like_preopens(cwd: Path) -> list[tuple[Path, str]]:
@@ -53,8 +70,9 @@ def host_like_preopens(cwd: Path) -> list[tuple[Path, str]]:
 def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] | None = None,
                preopens: list[tuple[Path, str]] | None = None, stdin: Path | None = None,
                capture: bool = True, argv0: str | None = None, timeout: float | None = None,
-               max_stack: int | None = None) -> RunResult:
-    """Instantiates `module` and calls `_start`; argv[0] is `argv0`, else the module's file name.
+               max_stack: int | None = None, invocation: Invocation | None = None) -> RunResult:
+    """Instantiates `module` and calls `_start`, or the `invocation`'s export (after `_initialize`, if
+    the module has one); argv[0] is `argv0`, else the module's file name.
 
     The module's calls may take `max_stack` bytes of the engine's call stack (default: what
     `engine_stack_size` gives the module); it runs in a thread whose native stack holds that much.
@@ -62,7 +80,7 @@ def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] 
     """
     import wasmtime
 
-    _check_module(module)
+    _check_module(module, invocation.name if invocation else "_start")
     stack = max_stack or engine_stack_size(module)
     config = wasmtime.WasiConfig()
     config.argv = [argv0 or module.name, *(args or [])]
@@ -92,13 +110,19 @@ def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] 
         except wasmtime.WasmtimeError as failure:  # imports what WASI does not give
             raise UsageError(f"{module}: wasmtime cannot run it: {_cause(failure)}",
                              hint="link it with `cwpkg link`, which makes WASI programs") from None
-        start = instance.exports(store)["_start"]
+        if invocation is None:
+            start = instance.exports(store)["_start"]
+
+            def call():
+                return start(store), None
+        else:
+            call = _invoker(instance, store, invocation)
         alarm = threading.Timer(timeout, engine.increment_epoch) if timeout else None
-        exit_code, trap, timed_out = 0, None, False
+        exit_code, trap, timed_out, results, error = 0, None, False, (), None
         try:
             if alarm:
                 alarm.start()
-            _on_engine_stack(lambda: start(store), stack, engine)
+            results, error = _on_engine_stack(call, stack, engine)
         except wasmtime.ExitTrap as stop:
             exit_code = stop.code
         except wasmtime.Trap as failure:
@@ -111,7 +135,69 @@ def run_module(module: Path, args: list[str] | None = None, env: dict[str, str] 
             if alarm:
                 alarm.cancel()
         read = (lambda path: path.read_text(encoding="utf-8", errors="replace") if path.exists() else "")
-        return RunResult(exit_code, read(out) if capture else "", read(err) if capture else "", trap, timed_out)
+        return RunResult(exit_code, read(out) if capture else "", read(err) if capture else "", trap, timed_out,
+                         _as_tuple(results), error)
+
+
+def _as_tuple(results) -> tuple:
+    """wasmtime-py's results: None for none, the value for one, a list for more."""
+    if results is None:
+        return ()
+    return tuple(results) if isinstance(results, list) else (results,)
+
+
+def _invoker(instance: wasmtime.Instance, store: wasmtime.Store, invocation: Invocation):
+    """The call of an invocation: `_initialize` first if the module has it (WASI's reactor ABI), then
+    the export with its arguments converted to its parameters' types; with the text of the plugin's
+    error after either, if it has cwpkg_error and that gives one."""
+    exports = instance.exports(store)
+    function = exports[invocation.name]
+    values = _arguments(invocation, [str(value) for value in function.type(store).params])
+    initialize, error_text = exports.get(INITIALIZE), exports.get(ERROR_EXPORT)
+    memory = exports.get("memory")
+
+    def plugin_error() -> str | None:
+        if error_text is None or memory is None:
+            return None
+        address = error_text(store)
+        if not address:
+            return None
+        text = memory.read(store, address, min(address + ERROR_TEXT_LIMIT, memory.data_len(store)))
+        return text.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+    def call():
+        if initialize is not None:
+            initialize(store)
+            failed = plugin_error()
+            if failed is not None:
+                return None, failed
+        return function(store, *values), plugin_error()
+    return call
+
+
+def _arguments(invocation: Invocation, params: list[str]) -> list[int | float]:
+    """The command line's arguments as the export's parameters take them; a clear error otherwise."""
+    signature = f"{invocation.name}({', '.join(params)})"
+    if len(invocation.args) != len(params):
+        raise UsageError(f"--invoke {invocation.name}: it takes {len(params)} argument(s), {signature}; "
+                         f"{len(invocation.args)} given")
+    values: list[int | float] = []
+    for text, param in zip(invocation.args, params):
+        if param not in VALUE_TYPES:
+            raise UsageError(f"--invoke {invocation.name}: a parameter of type {param} cannot be given on the "
+                             f"command line ({signature})")
+        kind, bits = VALUE_TYPES[param]
+        try:
+            value = int(text, 0) if kind is int else float(text)
+        except ValueError:
+            raise UsageError(f"--invoke {invocation.name}: {text!r} is not {'an integer' if kind is int else 'a number'}"
+                             f" ({signature})") from None
+        if kind is int:
+            if not -(1 << (bits - 1)) <= value < 1 << bits:
+                raise UsageError(f"--invoke {invocation.name}: {text} does not fit in {param} ({signature})")
+            value = value - (1 << bits) if value >= 1 << (bits - 1) else value  # unsigned, as wasm reads it
+        values.append(value)
+    return values
 
 
 def engine_stack_size(module: Path) -> int:
@@ -163,22 +249,29 @@ def _on_engine_stack(call, stack: int, engine: wasmtime.Engine):
     return value
 
 
-def _check_module(module: Path) -> None:
-    """A valid WASI program, checked before anything is compiled, so that no broken module enters
-    the code cache."""
+def _check_module(module: Path, entry: str) -> None:
+    """A valid WASI module that exports `entry` (`_start`, or the function to invoke), checked before
+    anything is compiled, so that no broken module enters the code cache."""
     import wasmtime
 
-    problem = None
+    problem, hint = None, "link it with `cwpkg link`, which makes WASI programs"
     try:
         wasmtime.Module.validate(wasmtime.Engine(), module.read_bytes())
-        if "_start" not in function_exports(module):
+        exported = function_exports(module)
+        if entry == "_start" and entry not in exported:
             problem = "has no _start function: not a WASI program"
+            if INITIALIZE in exported:
+                problem, hint = "is a plugin (a WASI reactor): it has no main to run", \
+                    "call one of its functions: cwpkg run MODULE --invoke NAME [ARGS]"
+        elif entry not in exported:
+            problem = f"exports no function {entry}"
+            hint = f"its functions: {', '.join(sorted(exported - {INITIALIZE})) or 'none'}"
     except wasmtime.WasmtimeError as failure:
         problem = f"wasmtime cannot load it: {_cause(failure)}"
     except MalformedWasm as failure:
         problem = f"not a valid WebAssembly module ({failure})"
     if problem is not None:
-        raise UsageError(f"{module}: {problem}", hint="link it with `cwpkg link`, which makes WASI programs")
+        raise UsageError(f"{module}: {problem}", hint=hint)
 
 
 def _cause(failure: wasmtime.WasmtimeError) -> str:

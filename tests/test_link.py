@@ -61,6 +61,22 @@ def test_shards_in_lib_of_the_current_directory_are_found(full_sysroot, tmp_path
     assert result.stdout == "hello from a shard\n"
 
 
+def test_a_macro_run_helper_links_natively_while_the_program_links_for_wasm32(full_sysroot, tmp_path):
+    """ECR templates are compiled by a helper program that crystal builds and runs natively; its native
+    link must not meet the sysroot's wasm32 libraries (cwpkg.crystal.host_cc). The output is the
+    native build's."""
+    (tmp_path / "greeting.ecr").write_text("<% 3.times do |i| %>hello <%= name %> <%= i %>\n<% end %>")
+    source = tmp_path / "app.cr"
+    source.write_text('require "ecr"\n\nclass Greeting\n  def initialize(@name : String)\n  end\n\n'
+                      '  def name\n    @name\n  end\n\n  ECR.def_to_s "#{__DIR__}/greeting.ecr"\nend\n\n'
+                      'puts Greeting.new("wasm")\n')
+    native = subprocess.run(["crystal", "run", "--no-color", str(source)], capture_output=True, text=True)
+    assert native.returncode == 0, native.stderr
+    result = run_cwpkg("link", str(source), "-o", "app.wasm", "--run", env=full_sysroot, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == native.stdout
+
+
 def test_run_passes_arguments_environment_stdin_directories_and_exit_status(full_sysroot, tmp_path):
     source = tmp_path / "echo.cr"
     source.write_text(textwrap.dedent("""\

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cwpkg.crystal import host_cc
 from cwpkg.crystal.compat import CompatStdlib
 from cwpkg.crystal.compiler import CrystalCompiler
 from cwpkg.crystal.ir import defined_funs, only_called, without_exports
@@ -55,6 +57,28 @@ def crystal_environment(compiler: CrystalCompiler, stdlib: CompatStdlib, sysroot
     }
 
 
+def host_cc_environment(sysroot: Sysroot) -> dict[str, str]:
+    """CC for the native links of macro `run` helpers: the caller's compiler, without the sysroot's
+    library directories (cwpkg.crystal.host_cc)."""
+    return {"CC": host_cc.command(), host_cc.SYSROOT_VARIABLE: str(sysroot.root),
+            host_cc.REAL_CC_VARIABLE: os.environ.get("CC", "cc")}
+
+
+def shell_words(line: str, env: dict[str, str]) -> list[str]:
+    """The words of the link line crystal printed, as the shell that runs a native link splits them:
+    `@[Link(ldflags: ...)]` may hold command substitutions (the standard library's OpenSSL bindings
+    ask pkg-config, or fall back to `printf %s '-lssl -lcrypto'`), which the shell runs here with the
+    compilation's environment (pkg-config sees the sysroot). A line without any is split as it is."""
+    if "`" not in line and "$(" not in line:
+        return shlex.split(line)
+    result = subprocess.run(["sh", "-c", 'eval "set -- $1"; printf "%s\\0" "$@"', "sh", line], capture_output=True,
+                            text=True, env=env)
+    if result.returncode != 0:
+        raise ProgramError(f"the link line crystal printed could not be expanded by the shell:\n{line[:2000]}\n"
+                           f"{result.stderr.strip()[-1000:]}", hint="check the program's @[Link(ldflags: ...)]")
+    return result.stdout.split("\0")[:-1]
+
+
 def program_kind(path: Path) -> str:
     """"crystal" for a source file, "object" for a wasm32 object file; anything else is an error."""
     if not path.is_file():
@@ -90,10 +114,11 @@ class CrystalCompilation:
         argv = [compiler.executable, "build", "--cross-compile", "--no-color", "--target", CRYSTAL_TARGET,
                 str(source.resolve()), "-o", str(workdir / "program"), *(["--release"] if release else []), *flags,
                 *emit]
-        env = {**os.environ, **crystal_environment(compiler, stdlib, sysroot)}
+        env = {**os.environ, **crystal_environment(compiler, stdlib, sysroot), **host_cc_environment(sysroot)}
         if exceptions:
             env["CRYSTAL_PATH"] = os.pathsep.join(str(Path.cwd() / entry) if entry else entry
                                                   for entry in env["CRYSTAL_PATH"].split(os.pathsep))
+        self.environment = env
         self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                         cwd=self.directory)
 
@@ -104,7 +129,7 @@ class CrystalCompilation:
             output = (stdout + stderr).strip()
             raise ProgramError(f"crystal {self.compiler.version} could not compile {self.source}:\n{output[-6000:]}",
                                hint="fix the program (the message above is the compiler's)")
-        line = parse_link_line(stdout)
+        line = parse_link_line(stdout, lambda text: shell_words(text, self.environment))
         # Crystal names objects relative to its working directory.
         line.objects = [str((self.directory / obj).resolve()) for obj in line.objects]
         return line

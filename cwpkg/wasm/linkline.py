@@ -8,6 +8,7 @@ directories from CRYSTAL_LIBRARY_PATH.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cwpkg.errors import UsageError
@@ -37,13 +38,14 @@ def _add_once(items: list[str], item: str) -> None:
         items.append(item)
 
 
-def parse_link_line(text: str) -> LinkLine:
-    """The last line of `text` that starts with a linker: crystal may print warnings before it."""
+def parse_link_line(text: str, split: Callable[[str], list[str]] = shlex.split) -> LinkLine:
+    """The last line of `text` that starts with a linker: crystal may print warnings before it; its
+    words as `split` gives them (a shell's, where the line has command substitutions)."""
     candidates = [line for line in text.splitlines() if line.strip().split(" ", 1)[0].endswith("wasm-ld")]
     if not candidates:
         raise UsageError(f"crystal printed no wasm-ld command: {text.strip()[:300]!r}",
                          hint="is the target wasm32-unknown-wasi? cwpkg link passes it itself")
-    return parse_link_arguments(shlex.split(candidates[-1])[1:])
+    return parse_link_arguments(split(candidates[-1])[1:])
 
 
 def parse_link_arguments(tokens: list[str]) -> LinkLine:

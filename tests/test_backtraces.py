@@ -14,6 +14,7 @@ from cwpkg.crystal.compile import chooses_no_collector
 from cwpkg.errors import ProgramError
 from cwpkg.link.backtraces import display_name
 from cwpkg.link.exceptions import RUNTIME_SYMBOLS, require_exception_runtime
+from cwpkg.link.generated import c_string_literal
 from cwpkg.link.program import ProgramOptions
 from cwpkg.toolchain.detect import detect_toolchain
 from cwpkg.wasm import i32_const, return_if_global_set
@@ -104,3 +105,13 @@ def test_the_installed_runtime_defines_what_exceptions_need() -> None:
     sources = "".join(path.read_text() for path in (REPO / "runtime").glob("*.c"))
     for symbol in RUNTIME_SYMBOLS:
         assert re.search(rf"\b{symbol}\(", sources), symbol
+
+
+@pytest.mark.parametrize("text", ["Array(Int32)#each", "ünïcode.wasm", "quote\" back\\slash ?? tab\t"])
+def test_a_generated_c_string_literal_holds_the_texts_utf8_bytes(text: str, tmp_path: Path) -> None:
+    """The names table and a plugin's program name go into generated C (c_string_literal): a C
+    compiler must read back exactly the text's bytes (trigraphs, quotes, non-ASCII included)."""
+    source = tmp_path / "show.c"
+    source.write_text(f"#include <stdio.h>\nint main(void) {{ fputs({c_string_literal(text)}, stdout); return 0; }}\n")
+    subprocess.run(["clang-19", "-std=c99", str(source), "-o", str(tmp_path / "show")], check=True)
+    assert subprocess.run([str(tmp_path / "show")], capture_output=True).stdout == text.encode("utf-8")

@@ -69,13 +69,13 @@ def run_with_options(context: Context, module: Path, args: list[str], default_di
 
 def cmd_run(context: Context) -> int:
     options = context.options
-    args = [*options.args, *options.passthrough]
-    if options.invoke is None and args[:1] == ["--invoke"]:  # after the module: cwpkg's, not the program's
+    invoke, args = options.invoke, [*options.args, *options.passthrough]
+    if invoke is None and args[:1] == ["--invoke"]:  # after the module: cwpkg's, not the program's
         if len(args) < 2:
             raise UsageError("--invoke needs the name of the function to call", hint="--invoke NAME [ARGS]")
-        options.invoke, args = args[1], args[2:]
-    if options.invoke is not None:
-        return _invoke(context, Path(options.module), Invocation(options.invoke, tuple(args)))
+        invoke, args = args[1], args[2:]
+    if invoke is not None:
+        return _invoke(context, Path(options.module), Invocation(invoke, tuple(args)))
     return run_with_options(context, Path(options.module), args)
 
 

@@ -140,8 +140,10 @@ class CrystalCompilation:
         calls (LinkLine.only_called). A plugin's IR first loses the exports Crystal gives every fun:
         the link exports what a host may call, each call inside the runtime (cwpkg.link.reactor)."""
         assert self.ir is not None, "the compilation emitted no IR"
+        ir = self.ir.read_bytes()
         if self.reactor:
-            self.ir.write_bytes(without_exports(self.ir.read_bytes()))
+            ir = without_exports(ir)
+            self.ir.write_bytes(ir)
         argv = [*toolchain.compiler(sysroot.root), "-c", str(self.ir), "-o", line.objects[0],
                 "-O2" if self.release else "-O1", "-Wno-override-module", *LOWER_EXCEPTIONS]
         result = subprocess.run(argv, capture_output=True, text=True)
@@ -149,7 +151,7 @@ class CrystalCompilation:
             raise ProgramError(f"{toolchain.clang} could not lower the exceptions of {self.source}:\n"
                                f"{(result.stderr or result.stdout).strip()[-4000:]}",
                                hint="link with --no-exceptions, and report the program")
-        return replace(line, only_called=only_called(self.ir.read_bytes()))
+        return replace(line, only_called=only_called(ir))
 
     def defined_funs(self) -> list[str]:
         """The funs the program defines outside the standard library (cwpkg.crystal.ir.defined_funs)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cwpkg.link.exceptions import THROW
-from cwpkg.link.generated import compile_generated
+from cwpkg.link.generated import c_string_literal, compile_generated
 from cwpkg.link.raise_returns import may_raise
 from cwpkg.link.reactor import THUNK_PREFIX
 from cwpkg.sysroot import Sysroot
@@ -60,12 +60,6 @@ def display_name(symbol: str) -> str:
     return symbol[1:position]
 
 
-def _c_string(text: str) -> str:
-    """`text` as a C string literal, every byte but letters and digits in octal."""
-    return '"' + "".join(chr(byte) if chr(byte).isascii() and chr(byte).isalnum() else f"\\{byte:03o}"
-                         for byte in text.encode("utf-8")) + '"'
-
-
 def names_source(symbols: list[str]) -> str:
     """C defining the runtime's weak table: how many names, where each starts, the text."""
     names = [display_name(symbol) for symbol in symbols]
@@ -73,7 +67,7 @@ def names_source(symbols: list[str]) -> str:
     for name in names:
         offsets.append(position)
         position += len(name.encode("utf-8")) + 1
-    text = "\n".join(f"    {_c_string(name + chr(0))}" for name in names) or '    ""'
+    text = "\n".join(f"    {c_string_literal(name + chr(0))}" for name in names) or '    ""'
     return (f"const unsigned cwpkg_rt_frame_count = {len(names)};\n"
             f"const unsigned cwpkg_rt_frame_name_offsets[] = {{{', '.join(map(str, offsets)) or '0'}}};\n"
             f"const char cwpkg_rt_frame_name_text[] =\n{text};\n")

@@ -10,6 +10,12 @@ from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import Toolchain
 
 
+def c_string_literal(text: str) -> str:
+    """`text` as a C string literal, its UTF-8 bytes but letters and digits in octal."""
+    return '"' + "".join(chr(byte) if chr(byte).isascii() and chr(byte).isalnum() else f"\\{byte:03o}"
+                         for byte in text.encode("utf-8")) + '"'
+
+
 def compile_generated(toolchain: Toolchain, sysroot: Sysroot, stem: str, source: str, scratch: Path,
                       what: str, hint: str | None = None) -> Path:
     """`source` written to `scratch`/STEM.c and compiled (-O2) to STEM.o, returned; `what` names it

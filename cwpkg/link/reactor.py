@@ -17,14 +17,11 @@ from pathlib import Path
 
 from cwpkg.errors import UsageError
 from cwpkg.link.exceptions import C_TYPES
-from cwpkg.link.generated import compile_generated
+from cwpkg.link.generated import c_string_literal, compile_generated
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import Toolchain
-from cwpkg.wasm import FunctionType
+from cwpkg.wasm import ERROR_EXPORT, INITIALIZE, FunctionType
 
-REACTOR_FLAG = "-Dcwpkg_reactor"  # crystal/system/wasi/reactor.cr instead of a command's _start
-INITIALIZE = "_initialize"  # WASI's reactor ABI: the host calls it once, first
-ERROR_EXPORT = "cwpkg_error"  # the exception that ended the last call, or null
 ALLOC_EXPORT, FREE_EXPORT = "cwpkg_alloc", "cwpkg_free"  # memory a host fills or reads
 # Exported by the link from the program's own objects; the generated ones carry export_name.
 PROGRAM_EXPORTS = (INITIALIZE, ERROR_EXPORT)
@@ -66,7 +63,7 @@ def wrappers_source(exports: dict[str, FunctionType], program_name: str) -> str:
     lines = ["#include <stdlib.h>", '#include "cwpkg_rt.h"', "",
              "struct cwpkg_export_call { void (*thunk)(void *); void *frame; };",
              "int cwpkg_reactor_run(void *call); /* crystal/system/wasi/reactor.cr */", "",
-             f"const char *const cwpkg_reactor_program_name = {_c_string(program_name)};", "",
+             f"const char *const cwpkg_reactor_program_name = {c_string_literal(program_name)};", "",
              f'__attribute__((export_name("{ALLOC_EXPORT}"))) void *cwpkg_export_alloc(size_t size) '
              "{ return malloc(size); }",
              f'__attribute__((export_name("{FREE_EXPORT}"))) void cwpkg_export_free(void *pointer) '
@@ -91,11 +88,6 @@ def wrappers_source(exports: dict[str, FunctionType], program_name: str) -> str:
                   "  return frame.result;" if result != "void" else "",
                   "}", ""]
     return "\n".join(lines)
-
-
-def _c_string(text: str) -> str:
-    return '"' + "".join(char if char.isalnum() or char in "._-+ " else f"\\{ord(char):03o}"
-                         for char in text) + '"'
 
 
 def compile_wrappers(toolchain: Toolchain, sysroot: Sysroot, exports: dict[str, FunctionType], program_name: str,

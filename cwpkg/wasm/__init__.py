@@ -36,6 +36,8 @@ OFFERS = {
     "is_linked_program": "module",
     "is_wasm": "module",
     "object_function_types": "module",
+    "ERROR_EXPORT": "runner",
+    "INITIALIZE": "runner",
     "Invocation": "runner",
     "RunResult": "runner",
     "run_module": "runner",

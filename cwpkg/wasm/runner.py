@@ -31,9 +31,11 @@ _THREAD_STACK_LOCK = threading.Lock()  # threading.stack_size is one setting for
 
 
 # A plugin's exports (cwpkg.link.reactor): WASI's initialization, and the exception that ended a call.
-INITIALIZE, ERROR_EXPORT = "_initialize", "cwpkg_error"
+INITIALIZE = "_initialize"  # WASI's reactor ABI: the host calls it once, first
+ERROR_EXPORT = "cwpkg_error"  # the exception that ended the last call of a fun, or null
 ERROR_TEXT_LIMIT = 1 << 16  # bytes of an error's text read from the module's memory
-VALUE_TYPES = {"i32": (int, 32), "i64": (int, 64), "f32": (float, 0), "f64": (float, 0)}
+# How --invoke reads an argument for each parameter type: a Python type, and an integer's bits.
+ARGUMENT_KINDS = {"i32": (int, 32), "i64": (int, 64), "f32": (float, 0), "f64": (float, 0)}
 
 
 @dataclass(frozen=True)
@@ -183,10 +185,10 @@ def _arguments(invocation: Invocation, params: list[str]) -> list[int | float]:
                          f"{len(invocation.args)} given")
     values: list[int | float] = []
     for text, param in zip(invocation.args, params):
-        if param not in VALUE_TYPES:
+        if param not in ARGUMENT_KINDS:
             raise UsageError(f"--invoke {invocation.name}: a parameter of type {param} cannot be given on the "
                              f"command line ({signature})")
-        kind, bits = VALUE_TYPES[param]
+        kind, bits = ARGUMENT_KINDS[param]
         try:
             value = int(text, 0) if kind is int else float(text)
         except ValueError:

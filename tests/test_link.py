@@ -49,6 +49,31 @@ def test_hello_links_in_place_and_runs_with_the_current_directory(full_sysroot, 
     assert "deleted: true" in result.stdout
 
 
+def test_temporary_files_as_natively_and_chmod_linking(full_sysroot, tmp_path):
+    """Crystal 1.6's WASI port left File.tempfile unimplemented and File#chmod unlinkable (fchmod)."""
+    source = REPO / "tests/fixtures/files/files.cr"
+    (tmp_path / "native").mkdir()
+    native = subprocess.run(["crystal", "run", str(source)], capture_output=True, text=True, cwd=tmp_path / "native")
+    assert native.returncode == 0, native.stderr
+    module = tmp_path / "files.wasm"
+    result = run_cwpkg("link", str(source), "-o", str(module), "--run", env=full_sysroot, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    native_lines, wasm_lines = native.stdout.splitlines(), result.stdout.splitlines()
+    assert wasm_lines[:-1] == native_lines[:-1]
+    assert (native_lines[-1], wasm_lines[-1]) == ("chmod: 600", "chmod: Not Implemented: Crystal::System::File.fchmod")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["files.wasm", "native"]
+
+
+def test_text_encodings_as_natively(full_sysroot, tmp_path):
+    """iconv garbled every non-ASCII character (wasi-libc's locale bug) and refused invalid: :skip."""
+    source = REPO / "tests/fixtures/encodings/encodings.cr"
+    native = subprocess.run(["crystal", "run", str(source)], capture_output=True, text=True, cwd=tmp_path)
+    assert native.returncode == 0, native.stderr
+    result = run_cwpkg("link", str(source), "-o", str(tmp_path / "encodings.wasm"), "--run", env=full_sysroot,
+                       cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, native.stdout), result.stderr
+
+
 def test_shards_in_lib_of_the_current_directory_are_found(full_sysroot, tmp_path):
     """As with `crystal build src/app.cr` in a project, `lib/` (where shards installs) is looked up in
     the current directory, not beside the source."""

@@ -25,7 +25,9 @@ def test_wasi_sdk_recipe_names_upstream_release_and_checksum(host):
     assert len(source.sha256) == 64
 
 
-def test_installed_sdk_is_detected_through_wasi_sdk_path_and_builds_packages(tmp_path):
+def offer_wrapper_sdk(tmp_path: Path, targets: list[str]) -> tuple[Path, dict[str, str]]:
+    """A checkout whose toolchain recipe `fake-sdk` (claiming `targets`) downloads wrappers of the
+    system's LLVM tools; returns the checkout and the environment that uses it."""
     root = tmp_path / "checkout"
     mirror = write_repo(root)
     buffer = io.BytesIO()
@@ -41,14 +43,20 @@ def test_installed_sdk_is_detected_through_wasi_sdk_path_and_builds_packages(tmp
     (root / "toolchains").mkdir()
     (root / "toolchains/fake-sdk.yaml").write_text(yaml.safe_dump({
         "name": "fake-sdk", "version": "1.0", "summary": "test", "license": "MIT", "homepage": "https://example.invalid/",
+        "targets": targets,
         "downloads": {host_platform(): {"url": "https://example.invalid/fake-sdk-1.0.tar.gz",
                                         "sha256": hashlib.sha256(data).hexdigest()}},
     }))
-    env = env_for(root, mirror, tmp_path / "cache")
+    return root, env_for(root, mirror, tmp_path / "cache")
+
+
+def test_installed_sdk_is_detected_through_wasi_sdk_path_and_builds_packages(tmp_path):
+    root, env = offer_wrapper_sdk(tmp_path, ["wasm32-wasi"])
     installed = run_cwpkg("toolchain", "--install", "fake-sdk", env=env)
     assert installed.returncode == 0, installed.stderr
     directory = tmp_path / "cache/toolchains" / f"fake-sdk-1.0-{host_platform()}"
     assert f"export WASI_SDK_PATH={directory}" in installed.stdout
+    assert "it builds for wasm32-wasi" in installed.stdout
 
     with_sdk = {**env, "WASI_SDK_PATH": str(directory)}
     detected = run_cwpkg("toolchain", env=with_sdk)
@@ -58,6 +66,14 @@ def test_installed_sdk_is_detected_through_wasi_sdk_path_and_builds_packages(tmp
     built = run_cwpkg("install", "-q", "twice", env=with_sdk)
     assert built.returncode == 0, built.stderr
     assert (root / "sysroot/lib/wasm32-wasi/libtwice.a").is_file()
+
+
+def test_a_toolchain_release_without_a_target_its_recipe_names_is_an_error(tmp_path):
+    """The system clang these wrappers run has wasm32-wasi's builtins only."""
+    root, env = offer_wrapper_sdk(tmp_path, ["wasm32-wasi", "wasm32-wasip1"])
+    installed = run_cwpkg("toolchain", "--install", "fake-sdk", env=env)
+    assert installed.returncode == 7
+    assert "has no wasm32-wasip1 compiler-rt builtins" in installed.stderr
 
 
 def test_unknown_toolchain_recipe(tmp_path):

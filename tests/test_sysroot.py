@@ -206,3 +206,14 @@ def test_an_installed_manifest_naming_a_path_outside_is_refused_before_anything_
     with pytest.raises(IntegrityError, match="file path '../victim.txt' is not a relative path inside"):
         sysroot.uninstall("p")
     assert (tmp_path / "victim.txt").read_text() == "keep\n" and (sysroot.root / "include/p.h").exists()
+
+
+def test_a_sysroot_refuses_a_package_built_for_another_target(tmp_path):
+    """Whatever an archive, a bundle or a binary cache holds, a sysroot's libraries stay one target's."""
+    sysroot = Sysroot(tmp_path / "sysroot", "wasm32-wasi")
+    sysroot.install("p", package(tmp_path, "p", {"lib/wasm32-wasi/libp.a": "p\n"}), Manifest("p", "1"))
+    before = snapshot(sysroot.root)
+    with pytest.raises(SysrootError, match="q: was built for wasm32-wasip1 .*holds wasm32-wasi libraries"):
+        sysroot.install("q", package(tmp_path, "q", {"lib/wasm32-wasip1/libq.a": "q\n"}), Manifest("q", "1"))
+    assert snapshot(sysroot.root) == before
+    assert (sysroot.root / ".cwpkg/target").read_text() == "wasm32-wasi\n"

@@ -20,8 +20,8 @@ $(NAME).o: $(NAME).c
 t-%: t-%.c lib$(NAME).a
 	$(CC) $(CFLAGS) -nostdlib $< lib$(NAME).a -o $@
 install: lib$(NAME).a
-\tmkdir -p $(DESTDIR)$(PREFIX)/lib/wasm32-wasi $(DESTDIR)$(PREFIX)/include
-\tcp lib$(NAME).a $(DESTDIR)$(PREFIX)/lib/wasm32-wasi/
+\tmkdir -p $(DESTDIR)$(PREFIX)/$(LIB_DIR) $(DESTDIR)$(PREFIX)/include
+\tcp lib$(NAME).a $(DESTDIR)$(PREFIX)/$(LIB_DIR)/
 \tcp $(NAME).h $(DESTDIR)$(PREFIX)/include/
 """
 
@@ -69,7 +69,7 @@ def recipe(name: str, sha256: str, url: str, depends: list[str]) -> dict:
         "sources": [{"url": url, "sha256": sha256}],
         "patches": [f"{name}/fix.patch"],
         "depends": depends,
-        "build": {"kind": "make", "make_args": [f"NAME={name}", "PREFIX={prefix}"]},
+        "build": {"kind": "make", "make_args": [f"NAME={name}", "PREFIX={prefix}", "LIB_DIR={lib_dir}"]},
         "provides": {"libs": [name], "headers": [f"{name}.h"]},
     }
 

@@ -14,11 +14,10 @@ from pathlib import Path
 
 from cwpkg.fs import SOURCE_DATE_EPOCH
 from cwpkg.recipes import Recipe
-from cwpkg.sysroot import INCLUDE_DIR, LIB_DIR, Sysroot
-from cwpkg.toolchain import Toolchain
+from cwpkg.sysroot import INCLUDE_DIR, Sysroot
+from cwpkg.toolchain import Toolchain, library_dir
 
 PREFIX = "/wasi-sysroot"
-LIBDIR = f"{PREFIX}/{LIB_DIR}"
 INCLUDEDIR = f"{PREFIX}/{INCLUDE_DIR}"
 PASSED_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "TMPDIR", "PYTHONPATH")
 
@@ -58,6 +57,8 @@ def placeholders(toolchain: Toolchain, recipe: Recipe, dirs: BuildDirs, jobs: in
         "prefix": PREFIX,
         "jobs": str(jobs),
         "src": str(dirs.src),
+        "target": toolchain.target,
+        "lib_dir": library_dir(toolchain.target),
     }
 
 

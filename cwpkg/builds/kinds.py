@@ -7,11 +7,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from cwpkg.builds.environment import INCLUDEDIR, LIBDIR, PREFIX, BuildDirs
+from cwpkg.builds.environment import INCLUDEDIR, PREFIX, BuildDirs
 from cwpkg.errors import ToolchainError
 from cwpkg.recipes import Recipe
-from cwpkg.sysroot import LIB_DIR, Sysroot
-from cwpkg.toolchain import TARGET, Toolchain
+from cwpkg.sysroot import Sysroot
+from cwpkg.toolchain import Toolchain
 
 CONFIG_AUX_DIRS = ("/usr/share/misc", "/usr/share/automake-*", "/usr/share/libtool/build-aux",
                    "/usr/local/share/automake-*", "/opt/homebrew/share/automake-*")
@@ -68,7 +68,8 @@ def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, values: d
     if spec.kind == "autotools":
         make = require_tool("make", "make")
         steps = [
-            Step("configure", (str(src / "configure"), f"--host={TARGET}", f"--prefix={PREFIX}", f"--libdir={LIBDIR}",
+            Step("configure", (str(src / "configure"), f"--host={toolchain.target}", f"--prefix={PREFIX}",
+                               f"--libdir={PREFIX}/{values['lib_dir']}",
                                f"--includedir={INCLUDEDIR}", "--disable-shared", "--enable-static", *args), src),
             Step("make", (make, f"-j{values['jobs']}", *make_args), src),
         ]
@@ -83,7 +84,7 @@ def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, values: d
         steps = [
             Step("configure", (cmake, "-S", str(src), "-B", str(build_dir), "-G", "Unix Makefiles",
                                f"-DCMAKE_TOOLCHAIN_FILE={toolchain_file}", f"-DCMAKE_INSTALL_PREFIX={PREFIX}",
-                               f"-DCMAKE_INSTALL_LIBDIR={LIB_DIR}", "-DCMAKE_BUILD_TYPE=Release",
+                               f"-DCMAKE_INSTALL_LIBDIR={values['lib_dir']}", "-DCMAKE_BUILD_TYPE=Release",
                                "-DBUILD_SHARED_LIBS=OFF", *args), src),
             Step("build", (cmake, "--build", str(build_dir), "-j", values["jobs"], *make_args), src),
         ]
@@ -110,13 +111,13 @@ def build_root(recipe: Recipe, dirs: BuildDirs, work: Path) -> Path:
 
 
 def cmake_toolchain(toolchain: Toolchain, sysroot: Sysroot) -> str:
-    """A CMake toolchain file for building wasm32-wasi code against `sysroot`."""
+    """A CMake toolchain file for building the toolchain's target's code against `sysroot`."""
     return "\n".join([
         "set(CMAKE_SYSTEM_NAME WASI)",
         "set(CMAKE_SYSTEM_VERSION 1)",
         "set(CMAKE_SYSTEM_PROCESSOR wasm32)",
         f"set(CMAKE_C_COMPILER {toolchain.clang})",
-        f"set(CMAKE_C_COMPILER_TARGET {TARGET})",
+        f"set(CMAKE_C_COMPILER_TARGET {toolchain.target})",
         f"set(CMAKE_AR {toolchain.ar} CACHE FILEPATH \"archiver\")",
         f"set(CMAKE_RANLIB {toolchain.ranlib} CACHE FILEPATH \"ranlib\")",
         f"set(CMAKE_SYSROOT {sysroot.root})",

@@ -10,7 +10,7 @@ from cwpkg.builds.environment import PREFIX
 from cwpkg.errors import BuildError
 from cwpkg.fs import is_clean_relative
 from cwpkg.recipes import Recipe
-from cwpkg.sysroot import INCLUDE_DIR, LIB_DIR, PKG_CONFIG_DIR
+from cwpkg.sysroot import INCLUDE_DIR, PKG_CONFIG_DIR
 
 
 def normalize_stage(recipe: Recipe, stage: Path, build_paths: list[tuple[Path, str]]) -> None:
@@ -85,12 +85,12 @@ def _remove_empty_dirs(root: Path) -> None:
             directory.rmdir()
 
 
-def check_provides(recipe: Recipe, stage: Path) -> None:
-    """Everything the recipe says it provides must be in the package."""
+def check_provides(recipe: Recipe, stage: Path, lib_dir: str) -> None:
+    """Everything the recipe says it provides must be in the package; `lib_dir`: the target's library directory."""
     missing = []
     for lib in recipe.provides.libs:
-        if not (stage / LIB_DIR / f"lib{lib}.a").is_file():
-            missing.append(f"{LIB_DIR}/lib{lib}.a")
+        if not (stage / lib_dir / f"lib{lib}.a").is_file():
+            missing.append(f"{lib_dir}/lib{lib}.a")
     for header in recipe.provides.headers:
         if not (stage / INCLUDE_DIR / header).exists():
             missing.append(f"include/{header}")

@@ -54,13 +54,13 @@ class Context:
     @property
     def sysroot(self) -> Sysroot:
         if self._sysroot is None:
-            self._sysroot = open_sysroot(self.options.sysroot, self.recipe_root)
+            self._sysroot = open_sysroot(self.options.sysroot, self.recipe_root, self.options.target)
         return self._sysroot
 
     @property
     def toolchain(self) -> Toolchain:
         if self._toolchain is None:
-            self._toolchain = detect_toolchain(getattr(self.options, "toolchain", None))
+            self._toolchain = detect_toolchain(getattr(self.options, "toolchain", None), self.sysroot.target)
         return self._toolchain
 
     @property

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     cut = arguments.index("--") if "--" in arguments else len(arguments)
     options = parser.parse_args(arguments[:cut])
     options.passthrough = arguments[cut + 1:]
-    for name, default in (("sysroot", None), ("recipes", None), ("toolchain", None), ("quiet", False)):
+    for name, default in (("sysroot", None), ("recipes", None), ("toolchain", None), ("target", None), ("quiet", False)):
         if not hasattr(options, name):
             setattr(options, name, default)
     context = Context(options)

@@ -217,8 +217,11 @@ def cmd_toolchain(context: Context) -> int:
     if context.options.install:
         recipe = load_toolchain_recipe(context.recipe_root, context.options.install)
         directory = install_toolchain(recipe, context.source_cache(), context.say)
-        print(detect_toolchain(str(directory)).describe())
+        # each target the recipe names must really be there: detection checks its builtins
+        toolchains = [detect_toolchain(str(directory), target) for target in recipe.targets]
+        print(toolchains[0].describe())
         print(f"\nto use it: export WASI_SDK_PATH={directory}")
+        print(f"it builds for {', '.join(recipe.targets)}: choose with --target (CWPKG_TARGET) for a new sysroot")
         return 0
     print(context.toolchain.describe())
     return 0

@@ -16,6 +16,7 @@ from cwpkg import __version__
 from cwpkg.errors import EXIT_CODES
 from cwpkg.places import BINARY_CACHE_VARIABLE
 from cwpkg.repro import LOCK_NAME, TEMPLATES
+from cwpkg.toolchain import DEFAULT_TARGET, TARGETS
 from cwpkg.wasm import STACK_SIZE
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in sorted(EXIT_CODES.items()))
@@ -221,6 +222,9 @@ def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--sysroot", metavar="DIR", default=argparse.SUPPRESS,
                         help="install root (default: CWPKG_SYSROOT, else sysroot/ beside the recipes)")
+    common.add_argument("--target", choices=TARGETS, default=argparse.SUPPRESS,
+                        help="what a new sysroot's libraries are built for (default: CWPKG_TARGET, else the "
+                             f"sysroot's own target, else {DEFAULT_TARGET}); wasm32-wasip1 is the newer name")
     common.add_argument("--recipes", metavar="DIR", default=argparse.SUPPRESS,
                         help="checkout holding recipes/ and patches/ (default: CWPKG_RECIPES, else this checkout)")
     common.add_argument("--toolchain", metavar="DIR", default=argparse.SUPPRESS,

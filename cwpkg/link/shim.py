@@ -31,7 +31,7 @@ def main(arguments: list[str]) -> int:
         book = RecipeBook(find_recipe_root())
         sysroot = open_sysroot(None, book.root)
         with sysroot.locked(_say, shared=True):
-            link_program(detect_toolchain(), sysroot, book, line, Path(line.output), LinkOptions(), _say)
+            link_program(detect_toolchain(target=sysroot.target), sysroot, book, line, Path(line.output), LinkOptions(), _say)
         keep_new_answers()
     except CwpkgError as error:
         _say(f"error: {error}")

@@ -16,28 +16,31 @@ from cwpkg.builds import cmake_toolchain
 from cwpkg.crystal import CompatStdlib, CrystalCompiler, crystal_environment
 from cwpkg.fs import write_text_atomically
 from cwpkg.sysroot import Sysroot
-from cwpkg.toolchain import Toolchain
+from cwpkg.toolchain import TARGET_VARIABLE, Toolchain
 
-# CMake knows no WASI platform: this one makes find_package/find_library look for static libraries
-# in the sysroot's lib/wasm32-wasi and name programs *.wasm, as wasi-sdk's own platform file does.
-CMAKE_WASI_PLATFORM = """\
-set(WASI 1)
-set(CMAKE_EXECUTABLE_SUFFIX .wasm)
-set(CMAKE_STATIC_LIBRARY_PREFIX lib)
-set(CMAKE_STATIC_LIBRARY_SUFFIX .a)
-set(CMAKE_FIND_LIBRARY_PREFIXES lib)
-set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
-list(APPEND CMAKE_SYSTEM_PREFIX_PATH /)
-set(CMAKE_LIBRARY_ARCHITECTURE wasm32-wasi)
-"""
+
+def _cmake_wasi_platform(sysroot: Sysroot) -> str:
+    """CMake knows no WASI platform: this one makes find_package/find_library look for static libraries
+    in the sysroot's lib/TARGET and name programs *.wasm, as wasi-sdk's own platform file does."""
+    return "\n".join([
+        "set(WASI 1)",
+        "set(CMAKE_EXECUTABLE_SUFFIX .wasm)",
+        "set(CMAKE_STATIC_LIBRARY_PREFIX lib)",
+        "set(CMAKE_STATIC_LIBRARY_SUFFIX .a)",
+        "set(CMAKE_FIND_LIBRARY_PREFIXES lib)",
+        "set(CMAKE_FIND_LIBRARY_SUFFIXES .a)",
+        "list(APPEND CMAKE_SYSTEM_PREFIX_PATH /)",
+        f"set(CMAKE_LIBRARY_ARCHITECTURE {sysroot.target})",
+        "",
+    ])
 
 
 def _wasm_ld_wrapper(recipe_root: Path, sysroot: Sysroot, toolchain_choice: str | None) -> str:
-    settings = {"CWPKG_RECIPES": str(recipe_root), "CWPKG_SYSROOT": str(sysroot.root)}
+    settings = {"CWPKG_RECIPES": str(recipe_root), "CWPKG_SYSROOT": str(sysroot.root), TARGET_VARIABLE: sysroot.target}
     if toolchain_choice:
         settings["CWPKG_TOOLCHAIN"] = toolchain_choice
     assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in settings.items())
-    return (f"#!/bin/sh\n# Written by `cwpkg env`: links wasm32-wasi programs against {sysroot.root} as `cwpkg link` does.\n"
+    return (f"#!/bin/sh\n# Written by `cwpkg env`: links {sysroot.target} programs against {sysroot.root} as `cwpkg link` does.\n"
             f"{assignments} exec {shlex.quote(sys.executable)} -m cwpkg.link.shim \"$@\"\n")
 
 
@@ -86,7 +89,7 @@ def sysroot_environment(recipe_root: Path, sysroot: Sysroot, toolchain: Toolchai
     cmake_file, meson_file = directory / "wasi-toolchain.cmake", directory / "wasi-cross.meson"
     platform = directory / "cmake" / "Platform" / "WASI.cmake"
     platform.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(platform, CMAKE_WASI_PLATFORM)
+    write_text_atomically(platform, _cmake_wasi_platform(sysroot))
     write_text_atomically(cmake_file, cmake_toolchain(toolchain, sysroot) + "\n".join([
         f"list(APPEND CMAKE_MODULE_PATH {platform.parent.parent})",
         f'set(CMAKE_EXE_LINKER_FLAGS_INIT "{" ".join(link_flags)}")',

@@ -21,7 +21,8 @@ BUILD_KINDS = ("autotools", "cmake", "make", "scons")
 
 # Placeholders that build arguments and environment values may use; see builds/environment.py.
 PLACEHOLDERS = frozenset(
-    {"clang", "ar", "ranlib", "nm", "wasm_ld", "cflags", "sysroot", "stage", "destdir", "prefix", "jobs", "src"}
+    {"clang", "ar", "ranlib", "nm", "wasm_ld", "cflags", "sysroot", "stage", "destdir", "prefix", "jobs", "src",
+     "target", "lib_dir"}
 )
 
 TEST_PLACEHOLDERS = frozenset({"sysroot"})  # test.cflags may name the sysroot's directories

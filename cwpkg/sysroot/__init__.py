@@ -8,7 +8,6 @@ from cwpkg.front_door import front_door
 OFFERS = {
     "file_problems": "integrity",
     "INCLUDE_DIR": "layout",
-    "LIB_DIR": "layout",
     "MANIFESTS_DIR": "layout",
     "PKG_CONFIG_DIR": "layout",
     "STATE_DIR": "layout",

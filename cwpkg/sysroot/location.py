@@ -7,7 +7,9 @@ from pathlib import Path
 
 from cwpkg.errors import SysrootError, UsageError
 from cwpkg.places import cache_dir, check_build_path
+from cwpkg.sysroot.layout import recorded_target
 from cwpkg.sysroot.sysroot import Sysroot
+from cwpkg.toolchain import DEFAULT_TARGET, TARGET_VARIABLE, requested_target
 
 # Directories that hold a system, or a user's home, and never become a sysroot: cwpkg would install
 # include/ and lib/ into them, and a failed first install removes a sysroot it created.
@@ -49,11 +51,22 @@ def check_output_path(path: Path, sysroot: Sysroot, what: str) -> Path:
     return resolved
 
 
-def open_sysroot(chosen: str | None, recipe_root: Path) -> Sysroot:
+def open_sysroot(chosen: str | None, recipe_root: Path, target_option: str | None = None) -> Sysroot:
     """The sysroot a command works on: `chosen` (--sysroot), else CWPKG_SYSROOT, else sysroot/ beside
     the recipes; checked by `check_sysroot_location`. Every entry point (the CLI, the wasm-ld shim)
-    opens its sysroot here."""
+    opens its sysroot here.
+
+    Its target is the one its packages were built for; --target (`target_option`) or CWPKG_TARGET
+    choose it for a sysroot with none installed, and must agree with it otherwise."""
     chosen = chosen or os.environ.get("CWPKG_SYSROOT")
     root = Path(chosen).expanduser().resolve() if chosen else recipe_root / "sysroot"
     check_sysroot_location(root, recipe_root)
-    return Sysroot(root)
+    requested = requested_target(target_option)
+    recorded = recorded_target(root)
+    if recorded is not None and not Sysroot(root, recorded).installed():
+        recorded = None
+    if recorded is not None and requested is not None and requested != recorded:
+        raise UsageError(f"sysroot {root} holds {recorded} libraries, not {requested}",
+                         hint=f"give {requested} a sysroot of its own with --sysroot, or drop --target "
+                              f"({TARGET_VARIABLE}) to use this one")
+    return Sysroot(root, recorded or requested or DEFAULT_TARGET)

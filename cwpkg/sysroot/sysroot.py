@@ -34,6 +34,7 @@ from cwpkg.fs import (
     resolve_inside,
     unpack,
     write_json_atomically,
+    write_text_atomically,
 )
 from cwpkg.names import NAME_RE
 from cwpkg.places import remove_empty_directories
@@ -45,6 +46,7 @@ from cwpkg.sysroot.manifest import (
     read_manifest,
     write_manifest,
 )
+from cwpkg.toolchain import TARGETS, library_dir
 
 COMMITTED = "committed"
 
@@ -199,6 +201,7 @@ class Sysroot(SysrootLayout):
     def install(self, name: str, archive: Path, manifest: Manifest) -> Manifest:
         """Replaces package `name` by the contents of `archive`; `manifest` is completed and recorded."""
         old = self.manifest(name)
+        self._record_target()
         tx = self._open_transaction(name)
         try:
             unpack(archive, tx / "new", strip_top=False, allow_hardlinks=False)
@@ -226,6 +229,13 @@ class Sysroot(SysrootLayout):
             raise
         self._commit(name, tx, old, None)
 
+    def _record_target(self) -> None:
+        """Records the target of the packages being installed, which a sysroot with none keeps from now on."""
+        if self.installed() and self.target_record.is_file():
+            return
+        _make_directories(self.state)
+        write_text_atomically(self.target_record, f"{self.target}\n")
+
     def _open_transaction(self, name: str) -> Path:
         tx = self.transactions / name
         if tx.exists():
@@ -250,9 +260,15 @@ class Sysroot(SysrootLayout):
     def _check_paths(self, name: str, new_files: dict[str, str], old: Manifest | None) -> None:
         """Refuses, before anything moves, every path that is not plainly inside the sysroot, every
         symlink that resolves out of it (following the links already there), and every conflict."""
+        foreign = {library_dir(target) + "/": target for target in TARGETS if target != self.target}
         for relative in [*(old.files if old else {}), *new_files]:
             if not is_package_path(relative):
                 raise SysrootError(f"{name}: refusing path {relative!r}, which is not inside the sysroot")
+            other = next((target for prefix, target in foreign.items() if relative.startswith(prefix)), None)
+            if other is not None and relative in new_files:
+                raise SysrootError(f"{name}: was built for {other} ({relative}), and {self.root} holds "
+                                   f"{self.target} libraries",
+                                   hint=f"install it into a sysroot of its own: --target {other} --sysroot DIR")
             parent = self._through_link(relative)
             if parent is not None:
                 raise SysrootError(f"{name}: refusing {relative}: {parent} is a symlink or not a directory, "

@@ -7,6 +7,7 @@ the release for this host and says which WASI_SDK_PATH to set. Detection itself 
 from __future__ import annotations
 
 import platform
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from cwpkg.errors import UsageError
 from cwpkg.names import NAME_RE, SHA256_RE, VERSION_RE
 from cwpkg.recipes import FieldReader, Source, load_yaml
 from cwpkg.sources import SourceCache, fetch_unpacked
+from cwpkg.toolchain.targets import TARGETS
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class ToolchainRecipe:
     path: Path
     host: str
     sources: tuple[Source, ...]  # the download for `host`
+    targets: tuple[str, ...]  # the targets whose compiler-rt builtins the release ships, preferred first
 
 
 def host_platform() -> str:
@@ -41,8 +44,8 @@ def load_toolchain_recipe(root: Path, name: str, host: str | None = None) -> Too
     document = load_yaml(path)
     reader = FieldReader(path)
     top = reader.mapping(document, "", allowed={"name", "version", "summary", "license", "homepage", "notes",
-                                                "downloads"},
-                         required={"name", "version", "summary", "license", "homepage", "downloads"})
+                                                "targets", "downloads"},
+                         required={"name", "version", "summary", "license", "homepage", "targets", "downloads"})
     if reader.text(top["name"], "name", NAME_RE) != name:
         raise reader.fail("name", f"must match the file name {path.name!r}")
     downloads = reader.mapping(top["downloads"], "downloads", allowed=set(top["downloads"] or {}), required=set())
@@ -53,8 +56,12 @@ def load_toolchain_recipe(root: Path, name: str, host: str | None = None) -> Too
     entry = reader.mapping(downloads[host], f"downloads.{host}", allowed={"url", "sha256"}, required={"url", "sha256"})
     source = Source(sha256=reader.text(entry["sha256"], f"downloads.{host}.sha256", SHA256_RE),
                     url=reader.text(entry["url"], f"downloads.{host}.url"))
+    targets = reader.strings(top["targets"], "targets", re.compile("|".join(map(re.escape, TARGETS))))
+    if not targets:
+        raise reader.fail("targets", f"must name at least one of {', '.join(TARGETS)}")
     return ToolchainRecipe(name=name, version=reader.text(top["version"], "version", VERSION_RE),
-                           summary=reader.text(top["summary"], "summary"), path=path, host=host, sources=(source,))
+                           summary=reader.text(top["summary"], "summary"), path=path, host=host, sources=(source,),
+                           targets=targets)
 
 
 def install_toolchain(recipe: ToolchainRecipe, cache: SourceCache, say) -> Path:

@@ -407,7 +407,7 @@ CASES: dict[str, Case] = {
     "env: no toolchain": _env_case(lambda s: {"PATH": str(s.scratch / "empty-path")}, ["install", "twice"], 7,
                                    "no WebAssembly C toolchain found"),
     "env: toolchain too old": _env_case(lambda s: _fake_prefix(s, "15", True), ["install", "twice"], 7,
-                                        "is clang version 15; wasm32-wasi builds need LLVM 16 or newer"),
+                                        "is clang version 15; WebAssembly builds need LLVM 16 or newer"),
     "env: no compiler-rt": _env_case(lambda s: _fake_prefix(s, "19", False), ["install", "twice"], 7,
                                      "has no wasm32 compiler-rt builtins"),
     "env: no wasm-ld": _env_case(lambda s: _fake_prefix(s, "19", True, wasm_ld=False), ["install", "twice"], 7,

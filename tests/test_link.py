@@ -19,7 +19,8 @@ EXAMPLES = sorted(path.stem for path in (REPO / "examples").glob("*.cr"))
 
 
 def test_there_is_an_example_for_every_library_the_stdlib_binds():
-    assert {"hello", "regex", "bigint", "bigfloat", "xml", "xml_reader", "xml_errors", "yaml", "gzip"} <= set(EXAMPLES)
+    assert {"hello", "regex", "bigint", "bigfloat", "xml", "xml_reader", "xml_errors", "yaml", "gzip", "digest"} \
+        <= set(EXAMPLES)
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

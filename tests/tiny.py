@@ -12,7 +12,9 @@ from pathlib import Path
 import yaml
 from helpers import make_tarball
 
+# DESTDIR assigned in the Makefile, as OpenSSL's does: only make's command line overrides it.
 MAKEFILE = b"""\
+DESTDIR =
 lib$(NAME).a: $(NAME).o
 \t$(AR) rcs $@ $(NAME).o
 $(NAME).o: $(NAME).c

@@ -102,8 +102,10 @@ def _require_names(stdlib: Path, path: Path) -> list[str]:
     return [*names, relative.as_posix()]
 
 
-def _wrapped(conditions: tuple[str, ...], code: str) -> str:
-    return "".join(conditions) + code + "{% end %}" * len(conditions)
+def _wrapped(lib: str, conditions: tuple[str, ...], code: str) -> str:
+    """`code` in `lib`'s body, inside the macro conditions around the declaration: there, as in the
+    declaration's own file, a condition sees the lib's constants (LibCrypto's OPENSSL_VERSION)."""
+    return f"lib {lib}; " + "".join(conditions) + code + "{% end %}" * len(conditions) + " end"
 
 
 def _crystal_string(text: str) -> str:
@@ -208,9 +210,9 @@ def crystal_types(compiler: CrystalCompiler, stdlib: Path, decls: LibDeclaration
     probe.add_requires(decls)
     questions = _type_questions(decls)
     for number, (key, _, lib, type_text, conditions) in enumerate(questions):
-        probe.add(key, _wrapped(conditions, f"lib {lib}; alias CwpkgType{number} = {type_text}; end"))
+        probe.add(key, _wrapped(lib, conditions, f"alias CwpkgType{number} = {type_text};"))
     for number, (key, question, lib, _, conditions) in enumerate(questions):
-        probe.add(key, _wrapped(conditions,
+        probe.add(key, _wrapped(lib, conditions,
                                 f'{{% puts "cwpkg-type\\t{question}\\t#{{{lib}::CwpkgType{number}.resolve}}" %}}'))
     result = probe.compile("--no-codegen")
     answers = CrystalAnswers(dropped=dict(probe.dropped))

@@ -64,6 +64,9 @@ def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, values: d
     spec = recipe.build
     args = [arg.format_map(values) for arg in spec.args]
     make_args = [arg.format_map(values) for arg in spec.make_args]
+    # On make's command line too, where it beats a Makefile's own `DESTDIR =` (OpenSSL's), which the
+    # environment does not: such an install would write to the real prefix, outside the sysroot.
+    destdir = f"DESTDIR={dirs.destdir}"
     src = dirs.src
     if spec.kind == "autotools":
         make = require_tool("make", "make")
@@ -74,7 +77,7 @@ def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, values: d
             Step("make", (make, f"-j{values['jobs']}", *make_args), src),
         ]
         if spec.install_target:
-            steps.append(Step("install", (make, spec.install_target, *make_args), src))
+            steps.append(Step("install", (make, spec.install_target, *make_args, destdir), src))
         return steps
     if spec.kind == "cmake":
         cmake = require_tool("cmake", "cmake")
@@ -93,10 +96,10 @@ def build_steps(recipe: Recipe, toolchain: Toolchain, dirs: BuildDirs, values: d
         return steps
     if spec.kind == "make":
         make = require_tool("make", "make")
-        steps = [Step("configure", (str(src / "configure"), *args), src)] if args else []
+        steps = [Step("configure", (str(src / spec.configure_script), *args), src)] if args else []
         steps.append(Step("make", (make, f"-j{values['jobs']}", *make_args), src))
         if spec.install_target:
-            steps.append(Step("install", (make, spec.install_target, *make_args), src))
+            steps.append(Step("install", (make, spec.install_target, *make_args, destdir), src))
         return steps
     scons = require_tool("scons", "SCons (pip install scons)")
     steps = [Step("scons", (scons, f"-j{values['jobs']}", *args), src)]

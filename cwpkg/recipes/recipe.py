@@ -25,6 +25,10 @@ PLACEHOLDERS = frozenset(
      "target", "lib_dir"}
 )
 
+# A make build may run a configure script of another name (OpenSSL's Configure): a file in the source tree.
+DEFAULT_CONFIGURE_SCRIPT = "configure"
+CONFIGURE_SCRIPT_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
 TEST_PLACEHOLDERS = frozenset({"sysroot"})  # test.cflags may name the sysroot's directories
 
 LIB_RE = re.compile(r"[A-Za-z0-9_+.-]+")
@@ -72,6 +76,7 @@ class BuildSpec:
     install_target: str | None
     env: tuple[tuple[str, str], ...]
     remove: tuple[str, ...]  # globs, relative to the installed tree, dropped before packing
+    configure_script: str = DEFAULT_CONFIGURE_SCRIPT  # what a make build runs with configure_args
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,9 @@ class Recipe:
                 "install_target": self.build.install_target,
                 "env": dict(self.build.env),
                 "remove": list(self.build.remove),
+                # only when named, so that the identities of recipes without one stay as they were
+                **({"configure_script": self.build.configure_script}
+                   if self.build.configure_script != DEFAULT_CONFIGURE_SCRIPT else {}),
             },
         }
 
@@ -212,7 +220,7 @@ def _parse_build(reader: FieldReader, value: Any) -> BuildSpec:
         value,
         "build",
         allowed={"kind", "configure_args", "cmake_args", "scons_args", "make_args", "install_target", "env",
-                 "remove"},
+                 "remove", "configure_script"},
         required={"kind"},
     )
     kind = reader.text(entry["kind"], "build.kind")
@@ -244,8 +252,13 @@ def _parse_build(reader: FieldReader, value: Any) -> BuildSpec:
     remove = tuple(
         reader.relative_path(item, f"build.remove[{index}]") for index, item in enumerate(entry.get("remove") or [])
     )
+    configure_script = DEFAULT_CONFIGURE_SCRIPT
+    if "configure_script" in entry:
+        if kind != "make":
+            raise reader.fail("build.configure_script", f"only for kind make, this recipe's kind is {kind}")
+        configure_script = reader.text(entry["configure_script"], "build.configure_script", CONFIGURE_SCRIPT_RE)
     return BuildSpec(kind=kind, args=args, make_args=make_args, install_target=install_target,
-                     env=tuple(env), remove=remove)
+                     env=tuple(env), remove=remove, configure_script=configure_script)
 
 
 def _parse_provides(reader: FieldReader, value: Any) -> Provides:

@@ -71,7 +71,8 @@ class Toolchain:
         for key in ("clang", "wasm_ld", "ar", "ranlib", "nm", "builtins"):
             lines.append(f"  {key:9} {getattr(self, key)}")
         for key, value in sorted(self.fingerprint.items()):
-            lines.append(f"  version   {key}: {value}")
+            if key != "target":  # the first line says it
+                lines.append(f"  version   {key}: {value}")
         lines.append(f"  identity  {self.identity}")
         return "\n".join(lines)
 

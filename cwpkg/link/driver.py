@@ -48,12 +48,14 @@ from cwpkg.wasm import (
     imports,
     object_function_types,
     read_code_module,
+    without_exports,
 )
 
 if TYPE_CHECKING:  # the link driver starts the compiler before it reads recipes (see link/program.py)
     from cwpkg.recipes import Recipe, RecipeBook
 
 LIBC_RECIPE = "wasi-libc"
+ASYNCIFY_EXPORTS = "asyncify_"  # what Binaryen's Asyncify exports are named
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,8 @@ def link_program(toolchain: Toolchain, sysroot: Sysroot, book: RecipeBook, line:
             say(f"{tool.describe()}: {' '.join(arguments)}")
             run_wasm_opt(tool, linked, finished, arguments)
             linked, done = finished, f"{tool.describe()}: {' '.join(arguments)}"
+        if options.reactor is not None:  # Binaryen exports its asyncify_* functions: not for a plugin's host
+            linked.write_bytes(without_exports(linked.read_bytes(), lambda name: name.startswith(ASYNCIFY_EXPORTS)))
         # Without a wasm-opt run the module imported nothing from asyncify (else Asyncify would have run).
         if (done or instrumented) and ASYNCIFY_MODULE in {entry.module for entry in imports(linked)}:
             raise ProgramError(f"the module still imports from '{ASYNCIFY_MODULE}': wasm-opt did not implement it",

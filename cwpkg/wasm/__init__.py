@@ -22,6 +22,7 @@ OFFERS = {
     "i32_const": "code",
     "return_if_global_set": "code",
     "with_function_names": "code",
+    "without_exports": "code",
     "TIMEOUT_MARKER": "host_command",
     "TIMEOUT_VARIABLE": "host_command",
     "TRAP_MARKER": "host_command",

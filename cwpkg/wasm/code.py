@@ -7,7 +7,7 @@ not interpreted. The name section can be read and rewritten (see with_function_n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -456,6 +456,24 @@ def with_function_names(data: bytes, changes: dict[int, str]) -> bytes:
             if name == NAME_SECTION:
                 return data[:header] + _name_section(data, offset, end, changes) + data[end:]
     return data + _name_section(data, 0, 0, changes)
+
+
+def without_exports(data: bytes, dropped: Callable[[str], bool]) -> bytes:
+    """The module without the exports whose names `dropped` accepts; everything else as it was."""
+    for section_id, header, start, end in _sections_with_headers(data):
+        if section_id == EXPORT:
+            reader = _Reader(data, start)
+            kept = []
+            for _ in range(reader.unsigned()):
+                entry_start = reader.offset
+                name = reader.name()
+                reader.byte()  # the kind
+                reader.unsigned()  # the index
+                if not dropped(name):
+                    kept.append(data[entry_start:reader.offset])
+            contents = _leb(len(kept)) + b"".join(kept)
+            return data[:header] + bytes([EXPORT]) + _leb(len(contents)) + contents + data[end:]
+    return data
 
 
 def _name_section(data: bytes, offset: int, end: int, changes: dict[int, str]) -> bytes:

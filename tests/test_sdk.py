@@ -12,6 +12,7 @@ import pytest
 import yaml
 from helpers import REPO, run_cwpkg
 from tiny import env_for, write_repo
+from wasip1_sdk import system_llvm_version
 
 from cwpkg.toolchain.prebuilt import host_platform, load_toolchain_recipe
 
@@ -31,7 +32,7 @@ def offer_wrapper_sdk(tmp_path: Path, targets: list[str]) -> tuple[Path, dict[st
     root = tmp_path / "checkout"
     mirror = write_repo(root)
     buffer = io.BytesIO()
-    version = sorted(Path("/usr/bin").glob("clang-[0-9]*"))[-1].name.split("-")[1]
+    version = system_llvm_version()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for name in ("clang", "wasm-ld", "llvm-ar", "llvm-ranlib", "llvm-nm"):
             script = f'#!/bin/sh\nexec {shutil.which(f"{name}-{version}")} "$@"\n'.encode()

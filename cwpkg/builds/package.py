@@ -26,7 +26,7 @@ from cwpkg.places import ScratchDirectory, cache_dir, check_build_path
 from cwpkg.recipes import Recipe, RecipeBook
 from cwpkg.sources import SourceCache, apply_patch
 from cwpkg.sysroot import Sysroot
-from cwpkg.toolchain import Toolchain, library_dir
+from cwpkg.toolchain import Toolchain
 
 LOG_TAIL_LINES = 25
 
@@ -61,7 +61,7 @@ class PackageBuild:
             source_name = f"/usr/src/{recipe.name}-{recipe.version}"
             normalize_stage(recipe, tree.dirs.stage, [(tree.dirs.src, source_name), (work, f"{source_name}-build"),
                                                       (self.sysroot.root, PREFIX)])
-            check_provides(recipe, tree.dirs.stage, library_dir(self.toolchain.target))
+            check_provides(recipe, tree.dirs.stage, tree.placeholders["lib_dir"])
             write_archive(tree.dirs.stage, archive)
         return work if keep_tree else None
 

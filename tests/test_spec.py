@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -190,6 +191,16 @@ def test_report_builds_each_std_spec_file_alone_and_gives_every_non_pass_a_reaso
     assert missing.returncode == 2 and f"the directory {tmp_path / 'none'} does not exist" in missing.stderr
 
 
+def _interrupt_after_first_row(run: subprocess.Popen, journals: Path) -> None:
+    """Ctrl-C once the run's journal holds its first file's row (broken_spec.cr, which fails to
+    compile within seconds, while compares_spec.cr, built beside it, takes longer)."""
+    deadline = time.monotonic() + 120
+    while not any(journal.read_text().count("\n") for journal in journals.glob("*.jsonl")):
+        assert run.poll() is None and time.monotonic() < deadline, "the run ended or never recorded a file"
+        time.sleep(0.1)
+    run.send_signal(signal.SIGINT)
+
+
 def test_report_run_interrupted_midway_continues_where_it_stopped(full_sysroot, tmp_path):
     """A --report run takes hours over Crystal's std spec: interrupted, the same command again skips the
     files it finished (from its journal in the cache) and writes the same report as one unbroken
@@ -203,11 +214,8 @@ def test_report_run_interrupted_midway_continues_where_it_stopped(full_sysroot, 
     command = [sys.executable, "-m", "cwpkg", "spec", "--crystal-src", str(source), "--report", str(report)]
     env = {key: value for key, value in os.environ.items() if not key.startswith("CWPKG_")} | full_sysroot
     journals = Path(full_sysroot["CWPKG_CACHE"]) / "spec-reports"
-    with subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True) as first:
-        for line in first.stderr:
-            if line.startswith("[2/2]"):  # broken_spec.cr's row is in the journal
-                first.send_signal(signal.SIGINT)  # Ctrl-C
-                break
+    with subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.DEVNULL) as first:
+        _interrupt_after_first_row(first, journals)
         assert first.wait(timeout=60) == 130
     assert not report.exists() and len(list(journals.iterdir())) == 1
 
@@ -221,11 +229,8 @@ def test_report_run_interrupted_midway_continues_where_it_stopped(full_sysroot, 
     assert not journals.exists()
 
     # interrupted again, then a spec file changed: nothing of the old journal is used
-    with subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True) as again:
-        for line in again.stderr:
-            if line.startswith("[2/2]"):
-                again.send_signal(signal.SIGINT)
-                break
+    with subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.DEVNULL) as again:
+        _interrupt_after_first_row(again, journals)
         again.wait(timeout=60)
     (source / "spec/std/broken_spec.cr").write_text(REPORT_TREE["spec/std/adds_spec.cr"])
     fresh = run_cwpkg("spec", "--crystal-src", str(source), "--report", str(report), env=full_sysroot)

@@ -33,8 +33,11 @@ class Context:
         self._toolchain: Toolchain | None = None
 
     def say(self, message: str) -> None:
+        """A line on stderr, written at once: threads of one command (spec --report's builds) say theirs
+        side by side."""
         if not self.quiet:
-            print(message, file=sys.stderr, flush=True)
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
 
     @property
     def recipe_root(self) -> Path:

@@ -140,7 +140,7 @@ def add_program_commands(command: Adder) -> None:
     spec.add_argument("--timeout", type=seconds_argument, default=120, metavar="SECONDS",
                       help="per example (default 120)")
     spec.add_argument("-j", "--jobs", type=jobs_argument, default=os.cpu_count() or 1,
-                      help="examples run at once (default: number of cores)")
+                      help="examples run at once, and with --report spec files built at once (default: number of cores)")
     spec.add_argument("--report", metavar="FILE.md",
                       help="build and run each spec file alone (one that does not build is reported, not fatal) "
                            "and write a Markdown table of the results to FILE.md; with --crystal-src and no "

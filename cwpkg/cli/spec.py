@@ -3,10 +3,17 @@ wasmtime; with --report, each file built and run alone and a Markdown table of t
 
 from __future__ import annotations
 
+import shutil
+import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import cwpkg
 from cwpkg.cli.context import Context
@@ -42,7 +49,7 @@ from cwpkg.sources import fetch_unpacked
 from cwpkg.sysroot import check_output_path
 
 if TYPE_CHECKING:
-    from cwpkg.link import LinkResult
+    from cwpkg.link import LinkResult, ProgramOptions, ProgramResources
 
 
 def _check_options(options) -> None:
@@ -86,10 +93,10 @@ def _spec_sources(context: Context, version: str) -> tuple[list[Path], Path]:
     return std_spec_files(root, options.files, every=options.report is not None), root
 
 
-def _build_specs(context: Context, files: list[Path], work: Path) -> LinkResult:
+def _build_specs(resources: ProgramResources, options: ProgramOptions, files: list[Path], work: Path) -> LinkResult:
     """The spec files linked into one module in `work`, with the spec runner and spec_support.cr."""
-    result = build_module(context, write_driver(work, files), work / "specs.wasm", context.program_options())
-    context.say(f"{len(files)} spec files linked with {result.libraries()}"
+    result = build_module(resources, write_driver(work, files), work / "specs.wasm", options)
+    resources.say(f"{len(files)} spec files linked with {result.libraries()}"
                 f"{' and exceptions' if result.exceptions else ''}")
     return result
 
@@ -111,19 +118,97 @@ def _run_examples(context: Context, built: LinkResult, examples: list[SpecExampl
     return outcomes
 
 
-def _run_file_alone(context: Context, file: Path, run_dir: Path, version: str) -> SpecFileRun:
-    """One spec file built and run on its own; a build or listing error is its result, not the end
-    of the run."""
-    with tempfile.TemporaryDirectory(prefix="cwpkg-spec-") as work:
-        try:
-            built = _build_specs(context, [file], Path(work))
-        except (ProgramError, UsageError) as error:
-            return SpecFileRun(file, failure=build_failure(error.message))
-        try:
-            examples = list_examples(built.output, run_dir)
-        except (ProgramError, UsageError) as error:
-            return SpecFileRun(file, failure=listing_failure(error.message))
-        return SpecFileRun(file, tuple(_run_examples(context, built, examples, run_dir, version)))
+@dataclass(frozen=True)
+class _Built:
+    """One spec file's build for a --report run: its module, or why there is none."""
+
+    file: Path
+    work: Path
+    module: LinkResult | None = None
+    failure: str | None = None
+
+
+@dataclass
+class _BuildResources:
+    """What a build thread of a --report run links with: the command's own, an interruption of the
+    command ending the thread at its next message."""
+
+    context: Context
+    stopping: threading.Event
+    installing: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:  # made once, here, not by threads racing to make them
+        self.recipe_root, self.sysroot = self.context.recipe_root, self.context.sysroot
+        self.toolchain, self.book = self.context.toolchain, self.context.book
+
+    def say(self, message: str) -> None:
+        if self.stopping.is_set():
+            raise KeyboardInterrupt
+        self.context.say(message)
+
+    def install(self, requested: list[str], jobs: int | None = None, explain: bool = False,
+                summary_to: TextIO = sys.stdout):
+        with self.installing:  # one at a time: the build engine runs in this process
+            return self.context.install(requested, jobs, explain, summary_to=summary_to)
+
+
+def _build_file(resources: _BuildResources, built: _Built) -> _Built:
+    """One spec file built on its own; a build error is its result, not the end of the run."""
+    try:
+        return replace(built, module=_build_specs(resources, resources.context.program_options(), [built.file],
+                                                           built.work))
+    except (ProgramError, UsageError) as error:
+        return replace(built, failure=build_failure(error.message))
+
+
+def _run_built(context: Context, built: _Built, run_dir: Path, version: str) -> SpecFileRun:
+    """A built spec file's examples, listed and run; a listing error is its result."""
+    if built.module is None:
+        return SpecFileRun(built.file, failure=built.failure)
+    try:
+        examples = list_examples(built.module.output, run_dir)
+    except (ProgramError, UsageError) as error:
+        return SpecFileRun(built.file, failure=listing_failure(error.message))
+    return SpecFileRun(built.file, tuple(_run_examples(context, built.module, examples, run_dir, version)))
+
+
+def _run_files_alone(context: Context, files: list[tuple[Path, str]], run_dir: Path, version: str,
+                     finish: Callable[[SpecFileRun], None]) -> None:
+    """Each of `files` (a path and the line that announces it) built and run on its own, `finish`
+    called with each run in order.
+
+    Up to -j files build at once, ahead of the one whose examples run (a build is mostly one core:
+    the Crystal compile, then wasm-opt); the examples run here, in the main thread, where Ctrl-C
+    stops a running module. Interrupted, the builds stop at their next step.
+    """
+    stopping = threading.Event()
+    resources = _BuildResources(context, stopping)
+    scratch = Path(tempfile.mkdtemp(prefix="cwpkg-spec-"))
+    jobs = context.options.jobs
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    queued: deque[Future[_Built]] = deque()
+
+    def submit(index: int) -> None:
+        file, announcement = files[index]
+        work = scratch / str(index)
+        work.mkdir()
+        resources.say(announcement)
+        queued.append(pool.submit(_build_file, resources, _Built(file, work)))
+
+    try:
+        ahead = iter(range(len(files)))
+        for index in islice(ahead, jobs):
+            submit(index)
+        while queued:
+            built = queued.popleft().result()
+            for index in islice(ahead, 1):
+                submit(index)
+            finish(_run_built(context, built, run_dir, version))
+            shutil.rmtree(built.work, ignore_errors=True)
+    finally:
+        stopping.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _report_journal(context: Context, report: Path, files: list[Path], paths: ReportPaths,
@@ -146,22 +231,24 @@ def _installed_state(context: Context) -> str:
 
 
 def _write_report(context: Context, report: Path, files: list[Path], run_dir: Path, compiler: CrystalCompiler) -> None:
-    """--report: each spec file built and run alone, one after the other (a build takes the cores),
-    and the table of what each did written to `report`. Each finished file goes into a journal, so
+    """--report: each spec file built and run alone, and the table of what each did written to
+    `report`. Each finished file goes into a journal, so
     that an interrupted run, started again, continues where it stopped."""
     paths = ReportPaths(run_dir, compat_stdlib(compiler, context.recipe_root, cache_dir()).path)
     journal = _report_journal(context, report, files, paths, compiler)
     finished = journal.finished(files, _installed_state(context))
     if finished:
         context.say(f"continuing an interrupted run: {len(finished)} of {len(files)} files done ({journal.path})")
-    runs = []
-    for number, file in enumerate(files, 1):
-        if file in finished:
-            runs.append(finished[file])
-            continue
-        context.say(f"[{number}/{len(files)}] {paths.file(file)}")
-        runs.append(_run_file_alone(context, file, run_dir, compiler.version))
-        journal.record(runs[-1], _installed_state(context))
+    runs = dict(finished)
+
+    def finish(run: SpecFileRun) -> None:
+        runs[run.path] = run
+        journal.record(run, _installed_state(context))
+
+    announced = [(file, f"[{number}/{len(files)}] {paths.file(file)}")
+                 for number, file in enumerate(files, 1) if file not in finished]
+    _run_files_alone(context, announced, run_dir, compiler.version, finish)
+    runs = [runs[file] for file in files]
     exceptions = context.program_options().exceptions_for("crystal")
     write_text_atomically(report, render_spec_table(runs, paths, compiler.version, exceptions))
     journal.discard()
@@ -179,7 +266,7 @@ def cmd_spec(context: Context) -> int:
         _write_report(context, report, files, run_dir, compiler)
         return 0
     with tempfile.TemporaryDirectory(prefix="cwpkg-spec-") as work:
-        built = _build_specs(context, files, Path(work))
+        built = _build_specs(context, context.program_options(), files, Path(work))
         outcomes = _run_examples(context, built, list_examples(built.output, run_dir), run_dir, version)
     print(render_spec_report(outcomes, version), end="")
     require_specs_ok(outcomes)

@@ -11,6 +11,7 @@ OFFERS = {
     "link_program": "driver",
     "plan_libraries": "driver",
     "ProgramOptions": "program",
+    "ProgramResources": "program",
     "build_module": "program",
     "render_environment": "tool_files",
     "sysroot_environment": "tool_files",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -189,6 +190,32 @@ def test_report_builds_each_std_spec_file_alone_and_gives_every_non_pass_a_reaso
     missing = run_cwpkg("spec", "--crystal-src", str(source), "--report", str(tmp_path / "none" / "std.md"),
                         env=full_sysroot)
     assert missing.returncode == 2 and f"the directory {tmp_path / 'none'} does not exist" in missing.stderr
+
+
+def test_report_installs_what_files_built_side_by_side_need(full_sysroot, tmp_path):
+    """Two spec files built at once (-j 2), each needing a library the sysroot lacks: both are
+    installed (by the main thread: the build engine sets signal handlers) and both files run."""
+    sysroot = tmp_path / "sysroot"
+    shutil.copytree(full_sysroot["CWPKG_SYSROOT"], sysroot, symlinks=True)
+    env = {**full_sysroot, "CWPKG_SYSROOT": str(sysroot)}
+    assert run_cwpkg("uninstall", "libxml2", "zlib", "libyaml", env=env).returncode == 0
+    source = tmp_path / "src"
+    (source / "spec/std").mkdir(parents=True)
+    (source / "spec/std/deflates_spec.cr").write_text(
+        'require "spec"\nrequire "compress/zlib"\n\ndescribe "zlib" do\n  it "round-trips" do\n'
+        '    io = IO::Memory.new\n    Compress::Zlib::Writer.open(io) { |zlib| zlib.print "hello" }\n'
+        '    io.rewind\n    Compress::Zlib::Reader.open(io) { |zlib| zlib.gets_to_end }.should eq("hello")\n'
+        '  end\nend\n')
+    (source / "spec/std/parses_spec.cr").write_text(
+        'require "spec"\nrequire "yaml"\n\ndescribe "yaml" do\n  it "parses" do\n'
+        '    YAML.parse("a: [1, 2]")["a"][1].as_i.should eq(2)\n  end\nend\n')
+    report = tmp_path / "std.md"
+    result = run_cwpkg("spec", "-j", "2", "--crystal-src", str(source), "--report", str(report), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = _report_rows(report.read_text())
+    assert rows["spec/std/deflates_spec.cr"][:3] == ["ok", "1", "1"], rows
+    assert rows["spec/std/parses_spec.cr"][:3] == ["ok", "1", "1"], rows
+    assert {"zlib", "libyaml"} <= {path.stem for path in (sysroot / ".cwpkg/installed").iterdir()}
 
 
 def _interrupt_after_first_row(run: subprocess.Popen, journals: Path) -> None:

@@ -3,6 +3,7 @@ wasmtime; with --report, each file built and run alone and a Markdown table of t
 
 from __future__ import annotations
 
+import queue
 import shutil
 import sys
 import tempfile
@@ -128,14 +129,26 @@ class _Built:
     failure: str | None = None
 
 
+@dataclass(frozen=True)
+class _InstallRequest:
+    """A build thread's install, for the main thread to do (the build engine, SCons, sets signal
+    handlers, which only the main thread may)."""
+
+    requested: list[str]
+    jobs: int | None
+    explain: bool
+    summary_to: TextIO
+    answer: Future = field(default_factory=Future)
+
+
 @dataclass
 class _BuildResources:
-    """What a build thread of a --report run links with: the command's own, an interruption of the
-    command ending the thread at its next message."""
+    """What a build thread of a --report run links with: the command's own, but installs are asked of
+    the main thread, and an interruption of the command ends the thread at its next message."""
 
     context: Context
-    stopping: threading.Event
-    installing: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    installs: queue.Queue[_InstallRequest] = field(default_factory=queue.Queue)
 
     def __post_init__(self) -> None:  # made once, here, not by threads racing to make them
         self.recipe_root, self.sysroot = self.context.recipe_root, self.context.sysroot
@@ -148,8 +161,30 @@ class _BuildResources:
 
     def install(self, requested: list[str], jobs: int | None = None, explain: bool = False,
                 summary_to: TextIO = sys.stdout):
-        with self.installing:  # one at a time: the build engine runs in this process
-            return self.context.install(requested, jobs, explain, summary_to=summary_to)
+        request = _InstallRequest(requested, jobs, explain, summary_to)
+        self.installs.put(request)
+        while True:
+            try:
+                return request.answer.result(timeout=0.5)
+            except TimeoutError:
+                if self.stopping.is_set():
+                    raise KeyboardInterrupt from None
+
+    def serve_installs_until(self, build: Future[_Built]) -> _Built:
+        """`build`'s result, doing the installs the build threads ask for meanwhile (main thread)."""
+        while not build.done():
+            try:
+                request = self.installs.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                request.answer.set_result(self.context.install(request.requested, request.jobs, request.explain,
+                                                               summary_to=request.summary_to))
+            except BaseException as error:  # the build that asked fails with it; an interrupt ends the run
+                request.answer.set_exception(error)
+                if isinstance(error, KeyboardInterrupt):
+                    raise
+        return build.result()
 
 
 def _build_file(resources: _BuildResources, built: _Built) -> _Built:
@@ -178,11 +213,10 @@ def _run_files_alone(context: Context, files: list[tuple[Path, str]], run_dir: P
     called with each run in order.
 
     Up to -j files build at once, ahead of the one whose examples run (a build is mostly one core:
-    the Crystal compile, then wasm-opt); the examples run here, in the main thread, where Ctrl-C
+    the Crystal compile, then wasm-opt); the examples and the installs the builds need run here, in the main thread, where Ctrl-C
     stops a running module. Interrupted, the builds stop at their next step.
     """
-    stopping = threading.Event()
-    resources = _BuildResources(context, stopping)
+    resources = _BuildResources(context)
     scratch = Path(tempfile.mkdtemp(prefix="cwpkg-spec-"))
     jobs = context.options.jobs
     pool = ThreadPoolExecutor(max_workers=jobs)
@@ -200,13 +234,13 @@ def _run_files_alone(context: Context, files: list[tuple[Path, str]], run_dir: P
         for index in islice(ahead, jobs):
             submit(index)
         while queued:
-            built = queued.popleft().result()
+            built = resources.serve_installs_until(queued.popleft())
             for index in islice(ahead, 1):
                 submit(index)
             finish(_run_built(context, built, run_dir, version))
             shutil.rmtree(built.work, ignore_errors=True)
     finally:
-        stopping.set()
+        resources.stopping.set()
         pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(scratch, ignore_errors=True)
 

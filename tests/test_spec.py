@@ -239,14 +239,15 @@ def test_report_run_interrupted_midway_continues_where_it_stopped(full_sysroot, 
         (source / name).write_text(content)
     report = tmp_path / "std.md"
     command = [sys.executable, "-m", "cwpkg", "spec", "--crystal-src", str(source), "--report", str(report)]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CWPKG_")} | full_sysroot
-    journals = Path(full_sysroot["CWPKG_CACHE"]) / "spec-reports"
+    own_cache = {**full_sysroot, "CWPKG_CACHE": str(tmp_path / "cache")}  # its journals only
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CWPKG_")} | own_cache
+    journals = tmp_path / "cache" / "spec-reports"
     with subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.DEVNULL) as first:
         _interrupt_after_first_row(first, journals)
         assert first.wait(timeout=60) == 130
     assert not report.exists() and len(list(journals.iterdir())) == 1
 
-    resumed = run_cwpkg("spec", "--crystal-src", str(source), "--report", str(report), env=full_sysroot)
+    resumed = run_cwpkg("spec", "--crystal-src", str(source), "--report", str(report), env=own_cache)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "continuing an interrupted run: 1 of 2 files done" in resumed.stderr
     assert "[1/2]" not in resumed.stderr and "[2/2] spec/std/compares_spec.cr" in resumed.stderr
@@ -260,6 +261,6 @@ def test_report_run_interrupted_midway_continues_where_it_stopped(full_sysroot, 
         _interrupt_after_first_row(again, journals)
         again.wait(timeout=60)
     (source / "spec/std/broken_spec.cr").write_text(REPORT_TREE["spec/std/adds_spec.cr"])
-    fresh = run_cwpkg("spec", "--crystal-src", str(source), "--report", str(report), env=full_sysroot)
+    fresh = run_cwpkg("spec", "--crystal-src", str(source), "--report", str(report), env=own_cache)
     assert fresh.returncode == 0 and "continuing" not in fresh.stderr and "[1/2]" in fresh.stderr
     assert _report_rows(report.read_text())["spec/std/broken_spec.cr"][0] == "ok"

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cwpkg.link.exceptions import INVOKE_PREFIX, PASS_THROUGH_PREFIX
+from cwpkg.toolchain import ASYNCIFY_MODULE
 from cwpkg.wasm import (
     CallSite,
     CodeModule,
@@ -44,7 +45,6 @@ from cwpkg.wasm import (
     with_function_names,
 )
 
-ASYNCIFY_MODULE = "asyncify"
 STARTS_UNWIND = frozenset(["start_unwind", "stop_rewind"])  # the unwinder calls both
 BOTTOM = frozenset(["stop_unwind", "start_rewind"])  # the bottom frame calls both
 PLACEHOLDER_PREFIX = "__cwpkg_asyncify_"

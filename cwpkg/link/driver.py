@@ -35,6 +35,7 @@ from cwpkg.link.runtime import (
 )
 from cwpkg.sysroot import Sysroot
 from cwpkg.toolchain import (
+    ASYNCIFY_EXPORTS,
     ASYNCIFY_MODULE,
     Toolchain,
     find_wasm_opt,
@@ -55,7 +56,6 @@ if TYPE_CHECKING:  # the link driver starts the compiler before it reads recipes
     from cwpkg.recipes import Recipe, RecipeBook
 
 LIBC_RECIPE = "wasi-libc"
-ASYNCIFY_EXPORTS = "asyncify_"  # what Binaryen's Asyncify exports are named
 
 
 @dataclass(frozen=True)

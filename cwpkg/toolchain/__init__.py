@@ -6,6 +6,7 @@ What other stages use, each imported from its module when first asked for.
 from cwpkg.front_door import front_door
 
 OFFERS = {
+    "ASYNCIFY_EXPORTS": "binaryen",
     "ASYNCIFY_MODULE": "binaryen",
     "INSTALL_HINT": "binaryen",
     "find_wasm_opt": "binaryen",

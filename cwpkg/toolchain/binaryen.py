@@ -14,6 +14,7 @@ INSTALL_HINT = ("on Debian/Ubuntu: apt-get install binaryen; elsewhere unpack a 
                 "bin/ on PATH, or point CWPKG_WASM_OPT at wasm-opt")
 # Crystal declares the four Asyncify controls as imports from this module; the pass implements them.
 ASYNCIFY_MODULE = "asyncify"
+ASYNCIFY_EXPORTS = "asyncify_"  # what the pass names the functions it exports (asyncify_start_unwind, ...)
 
 
 @dataclass(frozen=True)

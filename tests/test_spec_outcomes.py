@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from cwpkg.crystal.spec import ERROR, SpecExample, classify
+from pathlib import Path
+
+from cwpkg.crystal.spec import ERROR, PASS, ExampleOutcome, SpecExample, classify
+from cwpkg.crystal.spec_table import ReportPaths, SpecFileRun, render_spec_table
 from cwpkg.wasm import RunResult
 
 EXAMPLE = SpecExample(index=0, file="spec/std/sample_spec.cr", line=3, end_line=5, name="sample adds")
@@ -22,3 +25,17 @@ def test_a_reason_quotes_the_output_without_the_runners_timing() -> None:
     assert slow.status == fast.status == ERROR
     assert slow.detail == fast.detail
     assert "1 errors" in slow.detail and "Finished in" not in slow.detail
+
+
+def test_a_file_that_skips_itself_says_so_in_its_row(tmp_path: Path) -> None:
+    """A spec file whose `skip_file` applies on wasm32 (Crystal's big/number_spec.cr skips 32-bit
+    targets) builds and runs no examples: its row names the directive instead of a bare "ok"."""
+    skipping, running = tmp_path / "spec/std/number_spec.cr", tmp_path / "spec/std/adds_spec.cr"
+    skipping.parent.mkdir(parents=True)
+    skipping.write_text('{% skip_file if flag?(:bits32) %}\n\nrequire "spec"\n')
+    running.write_text('{% skip_file if flag?(:win32) %}\nrequire "spec"\nit "adds" { (1 + 1).should eq(2) }\n')
+    passed = ExampleOutcome(SpecExample(0, str(running), 3, 3, "adds"), PASS)
+    table = render_spec_table([SpecFileRun(running, (passed,)), SpecFileRun(skipping)],
+                              ReportPaths(tmp_path, tmp_path / "stdlib"), "1.6.0", True)
+    assert "| `spec/std/number_spec.cr` | ok, no examples: the file has `skip_file if flag?(:bits32)` | 0 |" in table
+    assert "| `spec/std/adds_spec.cr` | ok | 1 | 1 |" in table

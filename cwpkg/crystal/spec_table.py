@@ -51,6 +51,8 @@ UNCAUGHT = re.compile(rf"^Unhandled exception: .*$|^{re.escape(RAISE_MARKER)}\s*
 # What would be read as Markdown in text from a compiler or a program: backslashes, code, emphasis,
 # HTML, entities, strikethrough, table cells' ends, a link's `](` or `][`, and an underscore that is
 # not inside a word (one inside, as in `to_s`, cannot start emphasis).
+# A spec file's own `{% skip_file if flag?(:bits32) %}`: why it ran no examples.
+SKIP_FILE = re.compile(r"\{%\s*(skip_file\b.*?)\s*%\}")
 MARKDOWN_SPECIAL = re.compile(r"[\\`*<&~|]|\](?=[(\[])|(?<![^\W_])_|_(?![^\W_])")
 
 
@@ -130,10 +132,23 @@ def spec_totals(runs: list[SpecFileRun]) -> str:
 
 def _row(run: SpecFileRun, paths: ReportPaths) -> str:
     counts = Counter(outcome.status for outcome in run.outcomes)
-    build = _markdown(_shown_text(run.failure, paths, BUILD_REASON_LIMIT)) if run.failure else "ok"
+    if run.failure:
+        build = _markdown(_shown_text(run.failure, paths, BUILD_REASON_LIMIT))
+    else:
+        build = "ok" if run.outcomes else f"ok, no examples{_skips(run.path)}"
     cells = [f"`{paths.file(run.path)}`", build, str(len(run.outcomes)), str(counts[PASS]),
              *(str(counts[status]) for status in STATUS_COLUMNS), str(_unexplained(run.outcomes))]
     return "| " + " | ".join(cells) + " |"
+
+
+def _skips(path: Path) -> str:
+    """What in a spec file that ran no examples may have skipped them: its `skip_file` directives, which
+    the compiler evaluated for wasm32 (`flag?(:wasm32)`, `flag?(:bits32)`, ...)."""
+    try:
+        directives = SKIP_FILE.findall(path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return ""
+    return f": the file has {', '.join(f'`{directive}`' for directive in directives)}" if directives else ""
 
 
 def _not_passing(run: SpecFileRun, paths: ReportPaths) -> list[str]:

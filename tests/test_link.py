@@ -50,8 +50,10 @@ def test_hello_links_in_place_and_runs_with_the_current_directory(full_sysroot, 
     assert "deleted: true" in result.stdout
 
 
-def test_temporary_files_as_natively_and_chmod_linking(full_sysroot, tmp_path):
-    """Crystal 1.6's WASI port left File.tempfile unimplemented and File#chmod unlinkable (fchmod)."""
+def test_files_as_natively_and_chmod_linking(full_sysroot, tmp_path):
+    """Crystal 1.6's WASI port left File.tempfile and File.utime unimplemented, File#chmod and
+    File#utime unlinkable (fchmod, futimes), Errno.value= doing nothing, and Dir's errors without
+    their File::NotFoundError class."""
     source = REPO / "tests/fixtures/files/files.cr"
     (tmp_path / "native").mkdir()
     native = subprocess.run(["crystal", "run", str(source)], capture_output=True, text=True, cwd=tmp_path / "native")
@@ -73,6 +75,23 @@ def test_text_encodings_as_natively(full_sysroot, tmp_path):
     result = run_cwpkg("link", str(source), "-o", str(tmp_path / "encodings.wasm"), "--run", env=full_sysroot,
                        cwd=tmp_path)
     assert (result.returncode, result.stdout) == (0, native.stdout), result.stderr
+
+
+def test_a_library_installed_for_the_program_is_what_it_is_compiled_against(full_sysroot, tmp_path):
+    """Crystal's OpenSSL binding asks pkg-config for the library's version while it compiles, and binds
+    other functions below 1.1 (SSL_library_init): a program that makes cwpkg install openssl is
+    compiled again once it is there, and runs as natively."""
+    sysroot = tmp_path / "sysroot"
+    shutil.copytree(full_sysroot["CWPKG_SYSROOT"], sysroot, symlinks=True)
+    env = {**full_sysroot, "CWPKG_SYSROOT": str(sysroot)}
+    assert run_cwpkg("uninstall", "openssl", env=env).returncode == 0
+    source = REPO / "examples" / "digest.cr"
+    (tmp_path / "native").mkdir()
+    native = subprocess.run(["crystal", "run", str(source)], capture_output=True, text=True, cwd=tmp_path / "native")
+    assert native.returncode == 0, native.stderr
+    result = run_cwpkg("link", str(source), "-o", str(tmp_path / "digest.wasm"), "--run", env=env, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, native.stdout), result.stderr
+    assert "openssl" in result.stderr
 
 
 def test_shards_in_lib_of_the_current_directory_are_found(full_sysroot, tmp_path):

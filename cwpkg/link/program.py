@@ -33,7 +33,7 @@ from cwpkg.link.driver import (
 from cwpkg.link.reactor import check_export_names
 from cwpkg.places import cache_dir
 from cwpkg.sysroot import Sysroot
-from cwpkg.wasm import parse_link_arguments
+from cwpkg.wasm import LinkLine, parse_link_arguments
 
 if TYPE_CHECKING:
     from cwpkg.recipes import Recipe, RecipeBook
@@ -86,27 +86,40 @@ def build_module(resources: ProgramResources, source: Path, output: Path, option
     exceptions = options.exceptions_for(kind)
     _check_reactor(source, kind, options, exceptions)
     sysroot = resources.sysroot
-    link = options.link
     with tempfile.TemporaryDirectory(prefix="cwpkg-link-") as work:
-        compilation = _start_compilation(resources, source, Path(work), options, exceptions) if kind == "crystal" else None
-        try:
-            toolchain, book = resources.toolchain, resources.book
-            line = (compilation.link_line() if compilation
-                    else parse_link_arguments([str(source.resolve()), *options.flags]))
-            if compilation and exceptions:
-                line = compilation.lower_exceptions(toolchain, sysroot, line)
-            if compilation and options.reactor:
-                link = replace(link, reactor=_plugin_exports(source, options.exports, compilation.defined_funs()))
-        finally:
-            if compilation:
-                compilation.stop()
-        plan = plan_libraries(line, book, sysroot)
+        if kind == "crystal":
+            line, link = _compile(resources, source, Path(work) / "first", options, exceptions)
+        else:
+            line, link = parse_link_arguments([str(source.resolve()), *options.flags]), options.link
+        plan = plan_libraries(line, resources.book, sysroot)
         if plan.missing and options.install_missing:
             resources.install([recipe.name for recipe in plan.missing], summary_to=sys.stderr)
+            if kind == "crystal":  # its macros may have asked pkg-config about what was missing (OpenSSL's
+                # version picks the functions LibSSL binds), so it is compiled against what is there now
+                line, link = _compile(resources, source, Path(work) / "installed", options, exceptions)
         else:
             require_installed(plan, sysroot)  # before the lock, which would create the sysroot
         with sysroot.locked(resources.say, shared=True):
-            return link_program(toolchain, sysroot, book, line, output, link, resources.say)
+            return link_program(resources.toolchain, sysroot, resources.book, line, output, link, resources.say)
+
+
+def _compile(resources: ProgramResources, source: Path, work: Path, options: ProgramOptions,
+             exceptions: bool) -> tuple[LinkLine, LinkOptions]:
+    """A Crystal program compiled in `work`: its link line (exceptions lowered, if asked) and the link
+    options (a plugin's exports from what it defines)."""
+    work.mkdir()
+    link = options.link
+    compilation = _start_compilation(resources, source, work, options, exceptions)
+    try:
+        toolchain, _ = resources.toolchain, resources.book  # probed and read while crystal compiles
+        line = compilation.link_line()
+        if exceptions:
+            line = compilation.lower_exceptions(toolchain, resources.sysroot, line)
+        if options.reactor:
+            link = replace(link, reactor=_plugin_exports(source, options.exports, compilation.defined_funs()))
+    finally:
+        compilation.stop()
+    return line, link
 
 
 def _check_reactor(source: Path, kind: str, options: ProgramOptions, exceptions: bool) -> None:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-from cwpkg.crystal.ir import defined_funs, only_called, without_exports
+from cwpkg.crystal.ir import (
+    defined_funs,
+    only_called,
+    without_comparison_constants,
+    without_exports,
+)
+from cwpkg.toolchain.detect import detect_toolchain
 
 # The shapes Crystal 1.6 writes (crystal build --emit llvm-ir): quoted names with \XX escapes, invokes,
 # a proc's function taken through a bitcast, a callback stored in a global, a plain declaration.
@@ -86,3 +93,39 @@ def test_a_plugins_ir_loses_the_exports_crystal_gives_every_fun():
     stripped = without_exports(PLUGIN_IR)
     assert b"wasm-export-name" not in stripped
     assert stripped.count(b"\n") == PLUGIN_IR.count(b"\n") and b"attributes #44 = { uwtable }" in stripped
+
+
+# Pointer(Socket::Server)#bytesize as Crystal 1.6 writes it (http/client/client_spec.cr): the overflow
+# check's sizeof(T) < 0 is a comparison constant expression; a quoted name holds "<" and ">".
+COMPARISON_IR = rb'''
+define internal i32 @"*Pointer(Socket::Server)@Pointer(T)#bytesize<Int32>:UInt32"(i32** %self, i32 %count) {
+normal:
+  %0 = icmp ne i32 %count, 0
+  %1 = and i1 %0, icmp slt (i32 ptrtoint (i32** getelementptr (i32*, i32** null, i32 1) to i32), i32 0)
+  %2 = select i1 %1, i32 0, i32 %count
+  ret i32 %2
+}
+
+define i1 @"*Int32#<=><Int32>:Int32"() {
+entry:
+  %0 = or i1 false, icmp eq (i32 ptrtoint (i32 ()* @"*Pointer(Socket::Server)@Pointer(T)#bytesize<Int32>:UInt32" to i32), i32 0)
+  ret i1 %0
+}
+'''
+
+
+def test_comparison_constant_expressions_become_instructions_clang_19_reads(tmp_path: Path) -> None:
+    """LLVM 19 no longer reads icmp constant expressions, which Crystal 1.6's LLVM writes: each becomes an
+    instruction of its own, and the module compiles."""
+    clang = detect_toolchain().clang
+    original, rewritten = tmp_path / "original.ll", tmp_path / "rewritten.ll"
+    original.write_bytes(COMPARISON_IR)
+    rewritten.write_bytes(without_comparison_constants(COMPARISON_IR))
+    compile_ir = [clang, "--target=wasm32-wasi", "-c", "-Wno-override-module", "-o", str(tmp_path / "out.o")]
+    refused = subprocess.run([*compile_ir, str(original)], capture_output=True, text=True)
+    assert refused.returncode != 0 and "icmp constexprs are no longer supported" in refused.stderr
+    compiled = subprocess.run([*compile_ir, str(rewritten)], capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr
+    assert b"  %cwpkg.cmp0 = icmp slt i32 ptrtoint (i32** getelementptr (i32*, i32** null, i32 1) to i32), 0\n" \
+           b"  %1 = and i1 %0, %cwpkg.cmp0\n" in rewritten.read_bytes()
+    assert without_comparison_constants(IR) == IR  # nothing to rewrite: the same bytes

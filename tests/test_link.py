@@ -94,6 +94,17 @@ def test_a_library_installed_for_the_program_is_what_it_is_compiled_against(full
     assert "openssl" in result.stderr
 
 
+def test_a_program_whose_ir_has_comparison_constants_links_and_runs_as_natively(full_sysroot, tmp_path):
+    """Crystal 1.6's LLVM writes some comparisons as constant expressions, which clang-19 no longer
+    reads (cwpkg.crystal.ir.without_comparison_constants): Pointer(T)#copy_from with T a module."""
+    source = REPO / "tests/fixtures/ir/module_pointers.cr"
+    native = subprocess.run(["crystal", "run", str(source)], capture_output=True, text=True, cwd=tmp_path)
+    assert native.returncode == 0, native.stderr
+    result = run_cwpkg("link", str(source), "-o", str(tmp_path / "shapes.wasm"), "--run", env=full_sysroot,
+                       cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, native.stdout), result.stderr
+
+
 def test_shards_in_lib_of_the_current_directory_are_found(full_sysroot, tmp_path):
     """As with `crystal build src/app.cr` in a project, `lib/` (where shards installs) is looked up in
     the current directory, not beside the source."""

@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 from cwpkg.crystal import host_cc
 from cwpkg.crystal.compat import CompatStdlib
 from cwpkg.crystal.compiler import CrystalCompiler
-from cwpkg.crystal.ir import defined_funs, only_called, without_exports
+from cwpkg.crystal.ir import (
+    defined_funs,
+    only_called,
+    without_comparison_constants,
+    without_exports,
+)
 from cwpkg.errors import ProgramError, UsageError
 from cwpkg.sysroot import Sysroot
 from cwpkg.wasm import LinkLine, is_linked_program, is_wasm, parse_link_line
@@ -138,11 +143,13 @@ class CrystalCompilation:
         """Compiles the IR again, its exceptions lowered to invoke_SIG calls (runtime/exceptions.c), into
         the object crystal wrote (the link line's first); the link line with the functions the IR only
         calls (LinkLine.only_called). A plugin's IR first loses the exports Crystal gives every fun:
-        the link exports what a host may call, each call inside the runtime (cwpkg.link.reactor)."""
+        the link exports what a host may call, each call inside the runtime (cwpkg.link.reactor). The
+        comparisons Crystal's LLVM writes as constant expressions, which clang-19 no longer reads, are
+        made instructions (cwpkg.crystal.ir.without_comparison_constants)."""
         assert self.ir is not None, "the compilation emitted no IR"
-        ir = self.ir.read_bytes()
-        if self.reactor:
-            ir = without_exports(ir)
+        emitted = self.ir.read_bytes()
+        ir = without_comparison_constants(without_exports(emitted) if self.reactor else emitted)
+        if ir != emitted:
             self.ir.write_bytes(ir)
         argv = [*toolchain.compiler(sysroot.root), "-c", str(self.ir), "-o", line.objects[0],
                 "-O2" if self.release else "-O1", "-Wno-override-module", *LOWER_EXCEPTIONS]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 # A global's name in LLVM's textual IR: @name or @"quoted name" (with \XX escapes, on one line: an `@"`
@@ -72,3 +73,82 @@ _IR_EXPORT_ATTRIBUTE = re.compile(rb' "wasm-export-name"="(?:[^"\\]|\\.)*"')
 def without_exports(ir: bytes) -> bytes:
     """The IR with no function exported by attribute (Crystal exports every fun on wasm32)."""
     return _IR_EXPORT_ATTRIBUTE.sub(b"", ir)
+
+
+# A comparison written as a constant expression in an instruction's operand (`and i1 %12, icmp slt (i32
+# ptrtoint (...) to i32), i32 0)`: Pointer(T)#bytesize's overflow check when T's size is a pointer's),
+# which the LLVM that Crystal 1.6 uses emits and LLVM 19 no longer reads ("icmp constexprs are no
+# longer supported").
+_IR_COMPARISON_CONSTANT = re.compile(rb"\b([if]cmp) ([a-z]+) \(")
+_IR_BRACKETS = {ord("("): ord(")"), ord("{"): ord("}"), ord("<"): ord(">"), ord("["): ord("]")}
+
+
+def _unquoted(text: bytes, start: int = 0) -> Iterator[tuple[int, int]]:
+    """The positions and characters of `text` from `start`, but those inside quotes (a name such as
+    @"*Int32#<=><Int32>:Int32" holds brackets; a quote inside one is written \\22)."""
+    quoted = False
+    for position in range(start, len(text)):
+        character = text[position]
+        if character == ord('"'):
+            quoted = not quoted
+        elif not quoted:
+            yield position, character
+
+
+def _closing(text: bytes, start: int) -> int:
+    """The position of the bracket that closes the one at `start` (brackets of every kind nest)."""
+    stack = []
+    for position, character in _unquoted(text, start):
+        if character in _IR_BRACKETS:
+            stack.append(_IR_BRACKETS[character])
+        elif stack and character == stack[-1]:
+            stack.pop()
+            if not stack:
+                return position
+    raise ValueError("unbalanced brackets")
+
+
+def _typed_value(operand: bytes) -> tuple[bytes, bytes]:
+    """A constant expression's operand, `TYPE VALUE`, as its type and its value."""
+    operand = operand.strip()
+    end = _closing(operand, 0) + 1 if operand[:1] in (b"{", b"<", b"[") else operand.index(b" ")
+    while operand[end:end + 1] == b"*":  # a pointer to a struct literal type
+        end += 1
+    return operand[:end], operand[end:].strip()
+
+
+def _split_operands(operands: bytes) -> tuple[bytes, bytes]:
+    """`A, B` at the top level of nesting (A and B may contain commas inside brackets)."""
+    depth = 0
+    for position, character in _unquoted(operands):
+        if character in _IR_BRACKETS:
+            depth += 1
+        elif character in _IR_BRACKETS.values():
+            depth -= 1
+        elif character == ord(",") and depth == 0:
+            return operands[:position], operands[position + 1:]
+    raise ValueError("a comparison has two operands")
+
+
+def without_comparison_constants(ir: bytes) -> bytes:
+    """The IR with each comparison constant expression inside a function's instruction computed by an
+    instruction of its own just before it (`%cwpkg.cmpN = icmp slt i32 ..., 0`), and the operand naming
+    its result: what LLVM 19 reads. Phi nodes (which must open their block) and global initializers
+    are left as they are: Crystal 1.6 was not seen to put comparisons there."""
+    if not _IR_COMPARISON_CONSTANT.search(ir):
+        return ir
+    lines, rewritten, count = ir.split(b"\n"), [], 0
+    for line in lines:
+        found = _IR_COMPARISON_CONSTANT.search(line) if line.startswith(b"  ") and b" = phi " not in line else None
+        while found:
+            close = _closing(line, found.end() - 1)
+            first, second = _split_operands(line[found.end():close])
+            kind, value = _typed_value(first)
+            name = b"%%cwpkg.cmp%d" % count
+            count += 1
+            rewritten.append(b"  %s = %s %s %s %s, %s" % (name, found.group(1), found.group(2), kind, value,
+                                                           _typed_value(second)[1]))
+            line = line[:found.start()] + name + line[close + 1:]
+            found = _IR_COMPARISON_CONSTANT.search(line)
+        rewritten.append(line)
+    return b"\n".join(rewritten)

@@ -190,10 +190,10 @@ class _BuildResources:
 def _build_file(resources: _BuildResources, built: _Built) -> _Built:
     """One spec file built on its own; a build error is its result, not the end of the run."""
     try:
-        return replace(built, module=_build_specs(resources, resources.context.program_options(), [built.file],
-                                                           built.work))
+        module = _build_specs(resources, resources.context.program_options(), [built.file], built.work)
     except (ProgramError, UsageError) as error:
         return replace(built, failure=build_failure(error.message))
+    return replace(built, module=module)
 
 
 def _run_built(context: Context, built: _Built, run_dir: Path, version: str) -> SpecFileRun:
@@ -213,8 +213,9 @@ def _run_files_alone(context: Context, files: list[tuple[Path, str]], run_dir: P
     called with each run in order.
 
     Up to -j files build at once, ahead of the one whose examples run (a build is mostly one core:
-    the Crystal compile, then wasm-opt); the examples and the installs the builds need run here, in the main thread, where Ctrl-C
-    stops a running module. Interrupted, the builds stop at their next step.
+    the Crystal compile, then wasm-opt). The examples, and the installs the builds ask for, run here
+    in the main thread, where Ctrl-C stops a running module; interrupted, the builds stop at their
+    next step.
     """
     resources = _BuildResources(context)
     scratch = Path(tempfile.mkdtemp(prefix="cwpkg-spec-"))
@@ -266,23 +267,23 @@ def _installed_state(context: Context) -> str:
 
 def _write_report(context: Context, report: Path, files: list[Path], run_dir: Path, compiler: CrystalCompiler) -> None:
     """--report: each spec file built and run alone, and the table of what each did written to
-    `report`. Each finished file goes into a journal, so
-    that an interrupted run, started again, continues where it stopped."""
+    `report`. Each finished file goes into a journal, so that an interrupted run, started again,
+    continues where it stopped."""
     paths = ReportPaths(run_dir, compat_stdlib(compiler, context.recipe_root, cache_dir()).path)
     journal = _report_journal(context, report, files, paths, compiler)
     finished = journal.finished(files, _installed_state(context))
     if finished:
         context.say(f"continuing an interrupted run: {len(finished)} of {len(files)} files done ({journal.path})")
-    runs = dict(finished)
+    done = dict(finished)
 
     def finish(run: SpecFileRun) -> None:
-        runs[run.path] = run
+        done[run.path] = run
         journal.record(run, _installed_state(context))
 
     announced = [(file, f"[{number}/{len(files)}] {paths.file(file)}")
                  for number, file in enumerate(files, 1) if file not in finished]
     _run_files_alone(context, announced, run_dir, compiler.version, finish)
-    runs = [runs[file] for file in files]
+    runs = [done[file] for file in files]
     exceptions = context.program_options().exceptions_for("crystal")
     write_text_atomically(report, render_spec_table(runs, paths, compiler.version, exceptions))
     journal.discard()

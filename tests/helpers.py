@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -25,6 +26,17 @@ def run_cwpkg(*args: str, env: dict[str, str] | None = None, cwd: Path | None = 
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "cwpkg", *args], capture_output=True, text=True,
                           env=full_env, cwd=cwd or REPO, timeout=timeout)
+
+
+def sysroot_without(full_sysroot: dict[str, str], directory: Path, *packages: str) -> dict[str, str]:
+    """The environment of a copy of the shared full sysroot, in `directory`, with `packages`
+    uninstalled: for a test whose command must install them (the shared one stays as it is)."""
+    sysroot = directory / "sysroot"
+    shutil.copytree(full_sysroot["CWPKG_SYSROOT"], sysroot, symlinks=True)
+    env = {**full_sysroot, "CWPKG_SYSROOT": str(sysroot)}
+    uninstalled = run_cwpkg("uninstall", *packages, env=env)
+    assert uninstalled.returncode == 0, uninstalled.stderr
+    return env
 
 
 def snapshot(root: Path) -> dict[str, tuple]:

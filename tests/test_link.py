@@ -11,11 +11,22 @@ import textwrap
 
 import pytest
 import wasmtime
-from helpers import REPO, run_cwpkg
+from helpers import REPO, run_cwpkg, sysroot_without
 
 pytestmark = pytest.mark.slow
 
 EXAMPLES = sorted(path.stem for path in (REPO / "examples").glob("*.cr"))
+
+
+def _runs_as_natively(source, env: dict[str, str], directory) -> subprocess.CompletedProcess:
+    """`source` run natively (`crystal run`) and linked and run by cwpkg, both in `directory`: the same
+    output, exit 0. cwpkg's run, for its messages."""
+    native = subprocess.run(["crystal", "run", str(source)], capture_output=True, text=True, cwd=directory)
+    assert native.returncode == 0, native.stderr
+    result = run_cwpkg("link", str(source), "-o", str(directory / f"{source.stem}.wasm"), "--run", env=env,
+                       cwd=directory)
+    assert (result.returncode, result.stdout) == (0, native.stdout), result.stderr
+    return result
 
 
 def test_there_is_an_example_for_every_library_the_stdlib_binds():
@@ -69,40 +80,23 @@ def test_files_as_natively_and_chmod_linking(full_sysroot, tmp_path):
 
 def test_text_encodings_as_natively(full_sysroot, tmp_path):
     """iconv garbled every non-ASCII character (wasi-libc's locale bug) and refused invalid: :skip."""
-    source = REPO / "tests/fixtures/encodings/encodings.cr"
-    native = subprocess.run(["crystal", "run", str(source)], capture_output=True, text=True, cwd=tmp_path)
-    assert native.returncode == 0, native.stderr
-    result = run_cwpkg("link", str(source), "-o", str(tmp_path / "encodings.wasm"), "--run", env=full_sysroot,
-                       cwd=tmp_path)
-    assert (result.returncode, result.stdout) == (0, native.stdout), result.stderr
+    _runs_as_natively(REPO / "tests/fixtures/encodings/encodings.cr", full_sysroot, tmp_path)
 
 
 def test_a_library_installed_for_the_program_is_what_it_is_compiled_against(full_sysroot, tmp_path):
     """Crystal's OpenSSL binding asks pkg-config for the library's version while it compiles, and binds
     other functions below 1.1 (SSL_library_init): a program that makes cwpkg install openssl is
     compiled again once it is there, and runs as natively."""
-    sysroot = tmp_path / "sysroot"
-    shutil.copytree(full_sysroot["CWPKG_SYSROOT"], sysroot, symlinks=True)
-    env = {**full_sysroot, "CWPKG_SYSROOT": str(sysroot)}
-    assert run_cwpkg("uninstall", "openssl", env=env).returncode == 0
-    source = REPO / "examples" / "digest.cr"
-    (tmp_path / "native").mkdir()
-    native = subprocess.run(["crystal", "run", str(source)], capture_output=True, text=True, cwd=tmp_path / "native")
-    assert native.returncode == 0, native.stderr
-    result = run_cwpkg("link", str(source), "-o", str(tmp_path / "digest.wasm"), "--run", env=env, cwd=tmp_path)
-    assert (result.returncode, result.stdout) == (0, native.stdout), result.stderr
+    env = sysroot_without(full_sysroot, tmp_path, "openssl")
+    (tmp_path / "run").mkdir()
+    result = _runs_as_natively(REPO / "examples" / "digest.cr", env, tmp_path / "run")
     assert "openssl" in result.stderr
 
 
 def test_a_program_whose_ir_has_comparison_constants_links_and_runs_as_natively(full_sysroot, tmp_path):
     """Crystal 1.6's LLVM writes some comparisons as constant expressions, which clang-19 no longer
     reads (cwpkg.crystal.ir.without_comparison_constants): Pointer(T)#copy_from with T a module."""
-    source = REPO / "tests/fixtures/ir/module_pointers.cr"
-    native = subprocess.run(["crystal", "run", str(source)], capture_output=True, text=True, cwd=tmp_path)
-    assert native.returncode == 0, native.stderr
-    result = run_cwpkg("link", str(source), "-o", str(tmp_path / "shapes.wasm"), "--run", env=full_sysroot,
-                       cwd=tmp_path)
-    assert (result.returncode, result.stdout) == (0, native.stdout), result.stderr
+    _runs_as_natively(REPO / "tests/fixtures/ir/module_pointers.cr", full_sysroot, tmp_path)
 
 
 def test_shards_in_lib_of_the_current_directory_are_found(full_sysroot, tmp_path):

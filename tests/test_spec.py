@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO, make_tarball, run_cwpkg, snapshot
+from helpers import REPO, make_tarball, run_cwpkg, snapshot, sysroot_without
 
 pytestmark = pytest.mark.slow
 
@@ -195,10 +194,8 @@ def test_report_builds_each_std_spec_file_alone_and_gives_every_non_pass_a_reaso
 def test_report_installs_what_files_built_side_by_side_need(full_sysroot, tmp_path):
     """Two spec files built at once (-j 2), each needing a library the sysroot lacks: both are
     installed (by the main thread: the build engine sets signal handlers) and both files run."""
-    sysroot = tmp_path / "sysroot"
-    shutil.copytree(full_sysroot["CWPKG_SYSROOT"], sysroot, symlinks=True)
-    env = {**full_sysroot, "CWPKG_SYSROOT": str(sysroot)}
-    assert run_cwpkg("uninstall", "libxml2", "zlib", "libyaml", env=env).returncode == 0
+    env = sysroot_without(full_sysroot, tmp_path, "libxml2", "zlib", "libyaml")
+    sysroot = Path(env["CWPKG_SYSROOT"])
     source = tmp_path / "src"
     (source / "spec/std").mkdir(parents=True)
     (source / "spec/std/deflates_spec.cr").write_text(

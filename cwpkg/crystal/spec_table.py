@@ -45,14 +45,14 @@ COMPILER_ERROR = re.compile(r"^Error: (.*)$", re.M)
 COMPILER_LOCATION = re.compile(r"^In (\S+:\d+:\d+)$", re.M)
 # A tool's error line (wasm-ld's, clang's); wasm-ld names the scratch file it linked first, left out.
 TOOL_ERROR = re.compile(r"\berror: (?:/\S+: )?(.*)$", re.M)
+# A spec file's own `{% skip_file if flag?(:bits32) %}`: why it ran no examples.
+SKIP_FILE = re.compile(r"\{%\s*(skip_file\b.*?)\s*%\}")
 # How a program reports the exception that ended it: with cwpkg's exceptions as natively, without
 # them as Crystal 1.6.0 on wasm32 does (the exception on the next line).
 UNCAUGHT = re.compile(rf"^Unhandled exception: .*$|^{re.escape(RAISE_MARKER)}\s*.*$", re.M)
 # What would be read as Markdown in text from a compiler or a program: backslashes, code, emphasis,
 # HTML, entities, strikethrough, table cells' ends, a link's `](` or `][`, and an underscore that is
 # not inside a word (one inside, as in `to_s`, cannot start emphasis).
-# A spec file's own `{% skip_file if flag?(:bits32) %}`: why it ran no examples.
-SKIP_FILE = re.compile(r"\{%\s*(skip_file\b.*?)\s*%\}")
 MARKDOWN_SPECIAL = re.compile(r"[\\`*<&~|]|\](?=[(\[])|(?<![^\W_])_|_(?![^\W_])")
 
 
